@@ -1,0 +1,205 @@
+/* The clawengine command line. The only file with global state: the cancel pipe and
+ * the running Lua state, which the signal handler must reach. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "runtime.h"
+
+static claw_cancel g_cancel = { .rfd = -1, .wfd = -1 };
+static lua_State *volatile g_lua;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    claw_cancel_raise(&g_cancel);
+    if (g_lua)
+        claw_runtime_interrupt(g_lua);
+}
+
+static const char usage_text[] =
+    "usage: clawengine [OPTIONS] COMMAND [ARGS...]\n"
+    "\n"
+    "Commands:\n"
+    "  run POLICY.lua [ARG...]  run an update policy (e.g. policies/status.lua)\n"
+    "\n"
+    "Options:\n"
+    "  -H, --host HOST        Docker host (unix:///path or tcp://host:port);\n"
+    "                         default $DOCKER_HOST, else unix:///var/run/docker.sock\n"
+    "      --json             events as JSON lines on stdout (human lines on stderr)\n"
+    "      --log-level LEVEL  debug, info, warn or error (default info)\n"
+    "      --dry-run          change nothing in Docker or on disk; log what would be done\n"
+    "  -h, --help             show this help\n"
+    "  -V, --version          show the versions of clawengine and its libraries\n"
+    "\n"
+    "Exit codes: 0 success, 1 the policy reported failure, 2 usage error,\n"
+    "3 policy error, 4 Docker unreachable, 130 interrupted. See docs/cli.md.\n";
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "clawengine: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'clawengine --help'.\n");
+    va_end(ap);
+    return CLAW_EXIT_USAGE;
+}
+
+static void print_version(void)
+{
+    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    printf("clawengine %s\n", CLAW_VERSION);
+    printf("Lua %s\n", claw_runtime_lua_version() + 4); /* skip "Lua " */
+    printf("libcurl %s (%s)\n", cv->version, cv->ssl_version ? cv->ssl_version : "no TLS");
+    printf("cJSON %s\n", cJSON_Version());
+    printf("libyaml %s\n", yaml_get_version_string());
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Where the Lua library and stock policies are: $CLAWENGINE_PATH's first entry for
+ * the library when set; beside an installed binary (../share/clawengine); else the
+ * source tree this binary was built from; else the configured install prefix. */
+static void find_dirs(char *lua_dir, char *pol_dir, size_t size)
+{
+    const char *env = getenv("CLAWENGINE_PATH");
+    char exe[PATH_MAX - 64];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = 0;
+    snprintf(lua_dir, size, "%s/../share/clawengine/lua", exe);
+    snprintf(pol_dir, size, "%s/../share/clawengine/policies", exe);
+    if (!is_dir(lua_dir)) {
+        snprintf(lua_dir, size, "%s/lua", CLAW_SOURCE_DIR);
+        snprintf(pol_dir, size, "%s/policies", CLAW_SOURCE_DIR);
+    }
+    if (!is_dir(lua_dir)) {
+        snprintf(lua_dir, size, "%s/lua", CLAW_DATADIR);
+        snprintf(pol_dir, size, "%s/policies", CLAW_DATADIR);
+    }
+    if (env && *env)
+        snprintf(lua_dir, size, "%s", env);
+}
+
+/* A policy named without a folder that is not in the current one is looked up among
+ * the stock policies: `clawengine run status` runs policies/status.lua. */
+static const char *resolve_policy(const char *arg, const char *pol_dir, char *buf, size_t size)
+{
+    if (access(arg, F_OK) == 0)
+        return arg;
+    const char *base = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
+    const char *ext = strstr(base, ".lua") ? "" : ".lua";
+    snprintf(buf, size, "%s/%s%s", pol_dir, base, ext);
+    if ((strchr(arg, '/') == NULL || strncmp(arg, "policies/", 9) == 0) && access(buf, F_OK) == 0)
+        return buf;
+    return arg;
+}
+
+struct cli {
+    claw_log log;
+    int dry_run;
+    const char *host;
+};
+
+/* Global options, accepted before the command and between `run` and the policy. */
+static int parse_options(int argc, char **argv, struct cli *c)
+{
+    static const struct option longs[] = {
+        { "host", required_argument, 0, 'H' }, { "json", no_argument, 0, 'j' },
+        { "log-level", required_argument, 0, 'l' }, { "dry-run", no_argument, 0, 'n' },
+        { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
+    };
+    int ch;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+H:hV", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'H': c->host = optarg; break;
+        case 'j': c->log.json = 1; break;
+        case 'n': c->dry_run = 1; break;
+        case 'l': {
+            int lv = claw_log_level_parse(optarg);
+            if (lv < 0)
+                return usage_error("invalid --log-level \"%s\" (debug, info, warn, error)", optarg);
+            c->log.level = (claw_level)lv;
+            break;
+        }
+        case 'h': fputs(usage_text, stdout); return -1;
+        case 'V': print_version(); return -1;
+        default:
+            return usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    return 0;
+}
+
+static int run_policy(struct cli *c, int argc, char **argv)
+{
+    char lua_dir[PATH_MAX], pol_dir[PATH_MAX], buf[PATH_MAX + 16];
+    find_dirs(lua_dir, pol_dir, sizeof lua_dir);
+    claw_rt rt = { .cancel = &g_cancel, .log = &c->log, .dry_run = c->dry_run,
+                   .docker_host = c->host, .lua_dir = lua_dir, .policy_dir = pol_dir };
+    const char *policy = resolve_policy(argv[0], pol_dir, buf, sizeof buf);
+    lua_State *L = claw_runtime_new(&rt);
+    if (!L) {
+        fprintf(stderr, "clawengine: cannot create the Lua state\n");
+        return CLAW_EXIT_POLICY;
+    }
+    g_lua = L;
+    int rc = claw_runtime_run(L, policy, argc - 1, argv + 1);
+    g_lua = NULL;
+    claw_runtime_close(L);
+    claw_docker_free(rt.docker);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c = { 0 };
+    claw_log_init(&c.log, stderr, stdout);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || claw_cancel_init(&g_cancel) != 0) {
+        fprintf(stderr, "clawengine: cannot initialise\n");
+        return CLAW_EXIT_FAILURE;
+    }
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = parse_options(argc, argv, &c);
+    if (rc == 0 && optind >= argc)
+        rc = usage_error("%s", "no command given");
+    if (rc == 0 && strcmp(argv[optind], "run") != 0)
+        rc = usage_error("unknown command \"%s\"", argv[optind]);
+    if (rc == 0) {
+        int first = optind + 1;
+        optind = 0; /* restart getopt on the words after "run" */
+        argv[first - 1] = argv[0];
+        rc = parse_options(argc - first + 1, argv + first - 1, &c);
+        int at = first - 1 + optind;
+        if (rc == 0 && at >= argc)
+            rc = usage_error("%s", "run: no policy given (e.g. clawengine run policies/status.lua)");
+        if (rc == 0)
+            rc = run_policy(&c, argc - at, argv + at);
+    }
+    claw_cancel_close(&g_cancel);
+    curl_global_cleanup();
+    return rc < 0 ? CLAW_EXIT_OK : rc;
+}

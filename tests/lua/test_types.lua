@@ -1,0 +1,57 @@
+-- Every module function refuses arguments of the wrong type with Lua's own message,
+-- before it talks to Docker or touches a file.
+local t = require "t"
+local docker = require "claw.docker"
+local backup = require "claw.backup"
+local yaml = require "claw.yaml"
+local log = require "claw.log"
+
+local cases = {
+  { docker.containers, { 5 }, "bad argument #1 to 'claw.docker.containers' (table expected, got number)" },
+  { docker.containers, { { all = "yes" } }, "bad argument #1 to 'claw.docker.containers' (field 'all' must be a boolean, got string)" },
+  { docker.containers, { { name = 5 } }, "bad argument #1 to 'claw.docker.containers' (field 'name' must be a string or a list of strings)" },
+  { docker.inspect, {}, "bad argument #1 to 'claw.docker.inspect' (string expected, got nil)" },
+  { docker.inspect, { "" }, "bad argument #1 to 'claw.docker.inspect' (empty container or image name)" },
+  { docker.image, { {} }, "bad argument #1 to 'claw.docker.image' (string expected, got table)" },
+  { docker.pull, { nil }, "bad argument #1 to 'claw.docker.pull' (string expected, got nil)" },
+  { docker.pull, { "x", 1 }, "bad argument #2 to 'claw.docker.pull' (table expected, got number)" },
+  { docker.tag, { "a" }, "bad argument #2 to 'claw.docker.tag' (string expected, got nil)" },
+  { docker.remove_image, { "a", { force = 1 } }, "bad argument #2 to 'claw.docker.remove_image' (field 'force' must be a boolean, got number)" },
+  { docker.create, { "spec" }, "bad argument #1 to 'claw.docker.create' (table expected, got string)" },
+  { docker.create, { {} }, "bad argument #1 to 'claw.docker.create' (field 'Image' must be a string)" },
+  { docker.start, { {} }, "bad argument #1 to 'claw.docker.start' (string expected, got table)" },
+  { docker.stop, { "c", "x" }, "bad argument #2 to 'claw.docker.stop' (table expected, got string)" },
+  { docker.stop, { "c", { timeout = "10" } }, "bad argument #2 to 'claw.docker.stop' (field 'timeout' must be a number, got string)" },
+  { docker.stop, { "c", { signal = 15 } }, "bad argument #2 to 'claw.docker.stop' (field 'signal' must be a string, got number)" },
+  { docker.kill, { "c", { signal = true } }, "bad argument #2 to 'claw.docker.kill' (field 'signal' must be a string, got boolean)" },
+  { docker.restart, { {} }, "bad argument #1 to 'claw.docker.restart' (string expected, got table)" },
+  { docker.rename, { "c" }, "bad argument #2 to 'claw.docker.rename' (string expected, got nil)" },
+  { docker.remove, { "c", { volumes = "yes" } }, "bad argument #2 to 'claw.docker.remove' (field 'volumes' must be a boolean, got string)" },
+  { docker.wait, { "c", { timeout = {} } }, "bad argument #2 to 'claw.docker.wait' (field 'timeout' must be a number, got table)" },
+  { docker.logs, { "c", { tail = "all" } }, "bad argument #2 to 'claw.docker.logs' (field 'tail' must be a number, got string)" },
+  { docker.exec, { "c", "ls" }, "bad argument #2 to 'claw.docker.exec' (table expected, got string)" },
+  { docker.exec, { "c", {} }, "bad argument #2 to 'claw.docker.exec' (empty command)" },
+  { docker.exec, { "c", { "ls", 1 } }, "bad argument #2 to 'claw.docker.exec' (the command must be a list of strings)" },
+  { docker.events, { { filters = "x" } }, "bad argument #1 to 'claw.docker.events' (field 'filters' must be a table)" },
+  { docker.events, { { timeout = "1" } }, "bad argument #1 to 'claw.docker.events' (field 'timeout' must be a number, got string)" },
+  { docker.wait_healthy, { "c", { timeout = "1" } }, "bad argument #2 to 'claw.docker.wait_healthy' (field 'timeout' must be a number, got string)" },
+  { docker.clone, { "c", { image = 1 } }, "bad argument #2 to 'claw.docker.clone' (field 'image' must be a string, got number)" },
+  { backup.save, { nil }, "bad argument #1 to 'claw.backup.save' (string expected, got nil)" },
+  { backup.save, { "f", { keep = "3" } }, "bad argument #2 to 'claw.backup.save' (field 'keep' must be a number, got string)" },
+  { backup.restore, { "f", { which = true } }, "bad argument #2 to 'claw.backup.restore' (field 'which' must be a string or an integer)" },
+  { backup.list, { {} }, "bad argument #1 to 'claw.backup.list' (string expected, got table)" },
+  { backup.sha256, { {} }, "bad argument #1 to 'claw.backup.sha256' (string expected, got table)" },
+  { yaml.load, { {} }, "bad argument #1 to 'claw.yaml.load' (string expected, got table)" },
+  { yaml.decode, { {} }, "bad argument #1 to 'claw.yaml.decode' (string expected, got table)" },
+  { yaml.compose, {}, "bad argument #1 to 'claw.yaml.compose' (string expected, got nil)" },
+  { log.info, {}, "bad argument #1 to 'claw.log.info' (string expected, got nil)" },
+  { log.warn, { "m", "f" }, "bad argument #2 to 'claw.log.warn' (table expected, got string)" },
+}
+
+for i, c in ipairs(cases) do
+  t.test("case " .. i .. ": " .. c[3], function()
+    t.raises(c[3], c[1], table.unpack(c[2], 1, 2))
+  end)
+end
+
+return t.done()

@@ -1,0 +1,36 @@
+# Tests, run with ctest. Labels: unit (C, engine/ only), lua (module tests that need
+# no Docker), docker (the real Docker engine). scripts/test.sh runs them all.
+file(GLOB CLAW_UNIT_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${CLAW_UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE clawcore)
+  add_test(NAME unit/${name} COMMAND ${name})
+  set_tests_properties(unit/${name} PROPERTIES LABELS unit
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/unit
+    ENVIRONMENT "CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
+endforeach()
+
+# Lua module tests: each file is a policy run by the engine itself.
+file(GLOB CLAW_LUA_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/lua/test_*.lua)
+foreach(src ${CLAW_LUA_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME lua/${name} COMMAND clawengine run ${src})
+  set_tests_properties(lua/${name} PROPERTIES LABELS lua
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/lua
+    ENVIRONMENT "CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp;CLAWENGINE_STATE_DIR=${CMAKE_BINARY_DIR}/tmp/state")
+endforeach()
+
+# Integration tests on a real dockerd. The fixture images are built once, first.
+add_test(NAME docker/fixture-images
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/fixtures/gateway/build.sh ${CMAKE_BINARY_DIR}/fixtures)
+set_tests_properties(docker/fixture-images PROPERTIES LABELS docker FIXTURES_SETUP images)
+file(GLOB CLAW_DOCKER_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/integration/test_*.sh)
+foreach(src ${CLAW_DOCKER_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME docker/${name} COMMAND bash ${src})
+  set_tests_properties(docker/${name} PROPERTIES LABELS docker FIXTURES_REQUIRED images
+    RESOURCE_LOCK docker TIMEOUT 600
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/integration
+    ENVIRONMENT "CLAWENGINE=$<TARGET_FILE:clawengine>;CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp;CLAWENGINE_STATE_DIR=${CMAKE_BINARY_DIR}/tmp/state")
+endforeach()
