@@ -130,9 +130,13 @@ static int msghandler(lua_State *L)
         code = lua_tostring(L, -1);
         lua_pop(L, 1);
     }
+    int plain = code && (strcmp(code, "usage") == 0 || strcmp(code, CLAW_E_INTERRUPTED) == 0);
     const char *msg = lua_tostring(L, 1);
     if (!msg) {
-        push_where(L);
+        if (plain)
+            lua_pushliteral(L, "");
+        else
+            push_where(L);
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
             ;
         else
@@ -140,10 +144,8 @@ static int msghandler(lua_State *L)
         lua_concat(L, 2);
         msg = lua_tostring(L, -1);
     }
-    int plain = code && (strcmp(code, "usage") == 0 || strcmp(code, CLAW_E_INTERRUPTED) == 0 ||
-                         strcmp(code, CLAW_E_UNREACHABLE) == 0);
     lua_createtable(L, 0, 2);
-    if (plain)
+    if (plain || (code && strcmp(code, CLAW_E_UNREACHABLE) == 0))
         lua_pushstring(L, msg);
     else
         luaL_traceback(L, L, msg, 1);

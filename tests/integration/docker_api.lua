@@ -93,7 +93,7 @@ t.test("tag and remove_image", function()
   t.eq(docker.tag(IMAGE, "clawtest/gateway:it-tag"), true)
   t.eq(docker.image("clawtest/gateway:it-tag").Id, docker.image(IMAGE).Id)
   t.eq(docker.remove_image("clawtest/gateway:it-tag"), true)
-  t.fails("not_found", "No such image: clawtest/gateway:it-tag", docker.image("clawtest/gateway:it-tag"))
+  t.fails("not_found", "~No such image: clawtest/gateway:it%-tag$", docker.image("clawtest/gateway:it-tag"))
   t.fails("invalid", 'invalid image reference "Bad/Name"', docker.tag(IMAGE, "Bad/Name"))
 end)
 

@@ -68,7 +68,7 @@ p=$(policy assert.lua 'local json = require "claw.json"
 assert(json.decode("{"))')
 claw run "$p"
 expect_rc 3
-[ "$(sed -n 1p <<<"$err")" = "clawengine: $p:2: invalid JSON: unexpected end at byte 1" ] || fail "first line: $err"
+[ "$(sed -n 1p <<<"$err")" = "clawengine: $p:2: invalid JSON at byte 0 near '{'" ] || fail "first line: $err"
 done_check
 
 check "arguments, return values and exit codes"
@@ -135,6 +135,7 @@ kill -TERM $pid
 wait $pid
 rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
+err=$(cat "$T/err")
 expect_rc 130
 expect_err "clawengine: interrupted"
 [ "$ms" -lt 2000 ] || fail "took $ms ms to stop"
