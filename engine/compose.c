@@ -125,7 +125,7 @@ static int expand_braced(const interp *in, const char *s, size_t n, claw_buf *ou
     }
     bool colon = s[k] == ':';
     size_t op = k + colon;
-    if (op >= n || !strchr("-?+", s[op]) || s[op] == '\0')
+    if (op >= n || s[op] == '\0' || !strchr("-?+", s[op]))
         return fail_format(in);
     const char *word = s + op + 1;
     size_t wlen = word_end(word, n - op - 1);
@@ -137,10 +137,11 @@ static int expand_braced(const interp *in, const char *s, size_t n, claw_buf *ou
     bool set = value && (!colon || *value);
     if (s[op] == '?' && !set)
         return fail_required(in, s, k, word, wlen, depth);
-    if ((s[op] == '-' && !set) || (s[op] == '+' && set))
+    if (s[op] == '-' && !set)
         return expand(in, word, wlen, out, depth + 1);
-    if (s[op] == '+' || !value)
-        return 0;
+    if (s[op] == '+')
+        return set ? expand(in, word, wlen, out, depth + 1) : 0;
+    /* '-' or '?' with the variable set: its value (maybe empty, without the colon) */
     return claw_buf_str(out, value) < 0 ? fail_oom(in->err, in->file) : 0;
 }
 

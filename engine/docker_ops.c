@@ -147,8 +147,13 @@ cJSON *claw_docker_pull(claw_docker *d, const char *ref, const char *auth_b64,
     claw_buf_free(&s.line);
     if (progress && rc == 0)
         fputs("\r\033[K", progress);
-    if (rc != 0)
+    if (rc != 0) {
+        if (strcmp(err->code, CLAW_E_UNREACHABLE) != 0 && strcmp(err->code, CLAW_E_INTERRUPTED) != 0) {
+            claw_err cause = *err;
+            claw_fail(err, cause.code, cause.status, "cannot pull %s: %.600s", ref, cause.message);
+        }
         return NULL;
+    }
     if (s.error[0]) {
         claw_fail(err, strstr(s.error, "not found") || strstr(s.error, "does not exist")
                            ? CLAW_E_NOT_FOUND : CLAW_E_DAEMON,

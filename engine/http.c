@@ -50,7 +50,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     claw_http *h = ud;
     size_t len = size * n;
-    if (h->req->on_data) {
+    long status = 0;
+    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+    /* An error answer is kept whole for its message, not streamed. */
+    if (h->req->on_data && status < 400) {
         if (h->req->on_data(h->req->ud, p, len) != 0) {
             h->stopped_early = 1;
             return CURL_WRITEFUNC_ERROR;

@@ -104,7 +104,7 @@ static int next_event(builder *b, yaml_event_t *ev)
 static int spend(builder *b, size_t n, yaml_mark_t mark)
 {
     if (n > CLAW_YAML_MAX_NODES - b->nodes)
-        return fail_at(b, mark, "document expands to more than %d nodes (alias bomb?)",
+        return fail_at(b, mark, "document expands to more than %d nodes",
                        CLAW_YAML_MAX_NODES);
     b->nodes += n;
     return 0;
@@ -640,7 +640,10 @@ static cJSON *build_mapping(builder *b, yaml_mark_t mark, int depth)
         return NULL;
     }
     /* Anchors may point into the merge sources: keep them until the end. */
-    cJSON_AddItemToArray(b->graveyard, merges);
+    if (merges->child)
+        cJSON_AddItemToArray(b->graveyard, merges);
+    else
+        cJSON_Delete(merges);
     return map;
 }
 

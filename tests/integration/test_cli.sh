@@ -158,13 +158,16 @@ expect_err_has "invalid Docker host \"ftp://x\" (expected unix:///path or tcp://
 done_check
 
 check "Docker unreachable: permission denied, exit 4"
-chmod 755 "$T"
-chmod 644 "$p"
-setpriv --reuid=nobody --regid=nogroup --clear-groups "$CLAW" run "$p" >"$T/out" 2>"$T/err"
+# nobody must be able to read the policy and run the binary, wherever the build is.
+pd=$(mktemp -d /tmp/claw-perm-XXXXXX)
+cp "$p" "$CLAW" "$pd/" && chmod 755 "$pd" "$pd/clawengine" && chmod 644 "$pd/ping.lua"
+setpriv --reuid=nobody --regid=nogroup --clear-groups env CLAWENGINE_PATH="$HERE/../../lua" \
+  "$pd/clawengine" run "$pd/ping.lua" >"$T/out" 2>"$T/err"
 rc=$?
 err=$(cat "$T/err")
+rm -rf "$pd"
 expect_rc 4
-expect_err "clawengine: $p:2: cannot connect to the Docker daemon at unix:///var/run/docker.sock: permission denied (run as root or as a member of the docker group)"
+expect_err "clawengine: $pd/ping.lua:2: cannot connect to the Docker daemon at unix:///var/run/docker.sock: permission denied (run as root or as a member of the docker group)"
 done_check
 
 check "the Docker API version is negotiated"

@@ -25,7 +25,7 @@ t.test("wrong argument types", function()
   t.raises("bad argument #1 to 'claw.time.sleep' (number expected, got string)", time.sleep, "x")
   t.raises("bad argument #1 to 'claw.time.format' (number expected, got no value)", time.format)
   t.raises("bad argument #3 to 'claw.time.format' (field 'utc' must be a boolean, got string)", time.format, 0, "%Y", { utc = "yes" })
-  t.raises("bad argument #1 to 'claw.time.parse' (string expected, got number)", time.parse, 5)
+  t.raises("bad argument #1 to 'claw.time.parse' (string expected, got table)", time.parse, {})
 end)
 
 return t.done()

@@ -369,11 +369,15 @@ static void test_structure(void)
 
     /* sections kept, others dropped; file and dir absolute and clean */
     scratch s;
-    cJSON *p = load_scratch("Sections", "version: '3'\nservices: {web: , db: {image: pg, name: x}}\n"
-                            "networks: {front: {}}\nvolumes: {data: }\nsecrets: {s: {file: ./s}}\n"
-                            "configs: {c: {file: ./c}}\nx-clawengine: {policy: rolling}\n"
-                            "include: [other.yml]\n",
-                            NULL, none, &e, &s);
+    const char *yaml = "version: '3'\n"
+                       "services: {web: , db: {image: pg, name: x}}\n"
+                       "networks: {front: {}}\n"
+                       "volumes: {data: }\n"
+                       "secrets: {s: {file: ./s}}\n"
+                       "configs: {c: {file: ./c}}\n"
+                       "x-clawengine: {policy: rolling}\n"
+                       "include: [other.yml]\n";
+    cJSON *p = load_scratch("Sections", yaml, NULL, none, &e, &s);
     CHECK(p != NULL);
     CHECK_STR(str(p, "name"), "sections");
     CHECK_STR(str(p, "file"), s.file);

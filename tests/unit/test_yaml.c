@@ -252,7 +252,8 @@ static void test_errors(void)
     CHECK_STR(e.message, "data/yaml/dupkey.yml:4:3: duplicate key \"image\"");
 
     CHECK(claw_yaml_load("data/yaml/syntax.yml", &e) == NULL);
-    CHECK_STR(e.message, "data/yaml/syntax.yml:3:17: mapping values are not allowed in this context");
+    CHECK_STR(e.message,
+              "data/yaml/syntax.yml:3:17: mapping values are not allowed in this context");
     CHECK_STR(e.code, CLAW_E_PARSE);
 
     memset(&e, 0, sizeof e);
@@ -266,7 +267,8 @@ static void test_errors(void)
               "t.yml:2:1: found character that cannot start any token");
     CHECK_STR(parse_error("a: 1\n b: 2\n", &e),
               "t.yml:2:3: mapping values are not allowed in this context");
-    CHECK_STR(parse_error("[1, 2]\nfoo\n", &e), "t.yml:2:1: did not find expected <document start>");
+    CHECK_STR(parse_error("[1, 2]\nfoo\n", &e),
+              "t.yml:2:1: did not find expected <document start>");
     CHECK_STR(parse_error("a: 1\nb: \xff\n", &e), "t.yml:2:4: invalid leading UTF-8 octet");
     CHECK_STR(parse_error("a: 1\na: 2\n", &e), "t.yml:2:1: duplicate key \"a\"");
     CHECK_STR(parse_error("{x: 1, y: 2, x: 3}", &e), "t.yml:1:14: duplicate key \"x\"");
@@ -306,7 +308,7 @@ static void test_limits(void)
     CHECK(claw_yaml_load("data/yaml/bomb.yml", &e) == NULL);
     CHECK_STR(e.code, CLAW_E_PARSE);
     CHECK_STR(e.message,
-              "data/yaml/bomb.yml:7:36: document expands to more than 1000000 nodes (alias bomb?)");
+              "data/yaml/bomb.yml:7:36: document expands to more than 1000000 nodes");
 
     /* 512 levels are fine, 513 are not */
     char text[2 * (CLAW_YAML_MAX_DEPTH + 1) + 128];

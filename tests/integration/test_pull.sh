@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# docker.pull from a real registry (Debian's docker-registry on 127.0.0.1).
+source "$(dirname "$0")/lib.sh"
+
+PORT=5071
+REPO=localhost:$PORT/clawtest/gateway
+mkdir -p "$T/registry"
+cat >"$T/registry.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $T/registry
+http:
+  addr: 127.0.0.1:$PORT
+YML
+docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+reg=$!
+trap 'kill $reg 2>/dev/null; docker rmi $REPO:v1 >/dev/null 2>&1' EXIT
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null || { echo "the registry did not start:"; cat "$T/registry.log"; exit 1; }
+docker tag clawtest/gateway:v1 $REPO:v1
+docker push -q $REPO:v1 >/dev/null
+docker rmi $REPO:v1 >/dev/null
+
+p=$(policy pull.lua 'local docker = require "claw.docker"
+local r, err = docker.pull(arg[1])
+if not r then print(err.code, err.message) return false end
+print(r.updated, r.id == docker.image("clawtest/gateway:v1").Id, r.digest:match("^sha256:%x+$") ~= nil)')
+
+check "pull an image that is not here"
+claw run "$p" $REPO:v1
+expect_rc 0
+expect_out "true	true	true"
+docker image inspect $REPO:v1 >/dev/null 2>&1 || fail "image not there after pull"
+done_check
+
+check "pull again: up to date"
+claw run "$p" $REPO:v1
+expect_rc 0
+expect_out "false	true	true"
+done_check
+
+check "an unknown tag: not_found, nothing pulled"
+snapshot
+claw run "$p" $REPO:nope
+expect_rc 1
+expect_out_has "not_found	cannot pull $REPO:nope: manifest for $REPO:nope not found"
+expect_unchanged
+done_check
+
+check "a registry that does not answer"
+snapshot
+claw run "$p" localhost:5072/clawtest/gateway:v1
+expect_rc 1
+expect_out_has "connection refused"
+expect_unchanged
+done_check
+
+finish
