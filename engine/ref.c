@@ -73,7 +73,7 @@ int claw_ref_parse(const char *s, claw_ref *r, claw_err *err)
     char *colon = strrchr(rest, ':');
     if (colon) {
         *colon = 0;
-        fits &= put(r->tag, sizeof r->tag, colon + 1) == 0;
+        fits &= put(r->tag, sizeof r->tag, colon + 1) == 0 && colon[1] != 0;
     }
     int hub = strcmp(r->domain, "docker.io") == 0;
     if (hub && !strchr(rest, '/'))

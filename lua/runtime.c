@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const luaL_Reg modules[] = {
     { "claw.docker", luaopen_claw_docker }, { "claw.json", luaopen_claw_json },
@@ -223,6 +224,10 @@ int claw_runtime_run(lua_State *L, const char *path, int argc, char **argv)
     lua_createtable(L, argc, 2);
     lua_pushstring(L, path);
     lua_rawseti(L, -2, 0);
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    lua_pushstring(L, n > 0 ? (exe[n] = 0, exe) : "clawengine"); /* as lua.c: the interpreter */
+    lua_rawseti(L, -2, -1);
     for (int i = 0; i < argc; i++) {
         lua_pushstring(L, argv[i]);
         lua_rawseti(L, -2, i + 1);
