@@ -30,7 +30,8 @@ typedef struct claw_err {
 /* Fills *e (when e is not NULL) and returns -1, so `return claw_fail(...)` reads well. */
 int claw_fail(claw_err *e, const char *code, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-int claw_vfail(claw_err *e, const char *code, int status, const char *fmt, va_list ap);
+int claw_vfail(claw_err *e, const char *code, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 /* claw_fail with strerror(errnum) appended as ": <reason>". */
 int claw_fail_errno(claw_err *e, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
