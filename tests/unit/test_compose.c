@@ -10,22 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const cJSON *at(const cJSON *node, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *save = NULL, *seg = strtok_r(buf, "/", &save); seg && node;
-         seg = strtok_r(NULL, "/", &save))
-        node = cJSON_IsArray(node) ? cJSON_GetArrayItem(node, atoi(seg))
-                                   : cJSON_GetObjectItemCaseSensitive(node, seg);
-    return node;
-}
-
-static const char *str(const cJSON *root, const char *path)
-{
-    const cJSON *n = at(root, path);
-    return cJSON_IsString(n) ? n->valuestring : NULL;
-}
+#include "json_path.h"
 
 /* ---- scratch projects: a directory holding compose.yml and maybe .env ---- */
 

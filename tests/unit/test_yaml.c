@@ -7,29 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The node at a '/'-separated path: keys for mappings, indexes for sequences. */
-static const cJSON *at(const cJSON *node, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *save = NULL, *seg = strtok_r(buf, "/", &save); seg && node;
-         seg = strtok_r(NULL, "/", &save))
-        node = cJSON_IsArray(node) ? cJSON_GetArrayItem(node, atoi(seg))
-                                   : cJSON_GetObjectItemCaseSensitive(node, seg);
-    return node;
-}
-
-static double num(const cJSON *root, const char *path)
-{
-    const cJSON *n = at(root, path);
-    return cJSON_IsNumber(n) ? n->valuedouble : -12345.0;
-}
-
-static const char *str(const cJSON *root, const char *path)
-{
-    const cJSON *n = at(root, path);
-    return cJSON_IsString(n) ? n->valuestring : NULL;
-}
+#include "json_path.h"
 
 /* The message of the error that parsing text (named "t.yml") gives, or "" if none. */
 static const char *parse_error(const char *text, claw_err *e)
