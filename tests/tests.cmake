@@ -34,3 +34,6 @@ foreach(src ${CLAW_DOCKER_TESTS})
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/integration
     ENVIRONMENT "CLAWENGINE=$<TARGET_FILE:clawengine>;CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp;CLAWENGINE_STATE_DIR=${CMAKE_BINARY_DIR}/tmp/state")
 endforeach()
+
+add_test(NAME lua/install COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install_test.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(lua/install PROPERTIES LABELS lua ENVIRONMENT "CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
