@@ -45,16 +45,16 @@ static int l_ping(lua_State *L)
 
 static int l_version(lua_State *L)
 {
+    claw_docker *d = claw_rt_docker(L);
     claw_err e;
     cJSON *v = NULL;
-    int rc = claw_docker_call(claw_rt_docker(L), "GET", "/version", NULL, 30, &v, &e);
-    if (rc == 0) {
-        cJSON_AddNumberToObject(v, "NegotiatedApiVersion", 0);
-        char buf[16];
-        snprintf(buf, sizeof buf, "1.%d", claw_docker_api_minor(claw_rt_docker(L), &e));
-        cJSON_ReplaceItemInObject(v, "NegotiatedApiVersion", cJSON_CreateString(buf));
-    }
-    return result(L, rc == 0 ? v : NULL, &e);
+    int minor = claw_docker_api_minor(d, &e);
+    if (minor < 0 || claw_docker_call(d, "GET", "/version", NULL, 30, &v, &e) != 0)
+        return claw_pusherror(L, &e);
+    char negotiated[16];
+    snprintf(negotiated, sizeof negotiated, "1.%d", minor);
+    cJSON_AddStringToObject(v, "NegotiatedApiVersion", negotiated);
+    return result(L, v, &e);
 }
 
 /* filters[key] = { value, ... } from a string or a list of strings in opts[key]. */
