@@ -25,7 +25,7 @@ t.test("human lines on stderr, secrets masked, level threshold", function()
   t.eq(out, "")
   local line = err:match("[^\n]*info  updated[^\n]*")
   t.ok(line, err)
-  for _, part in ipairs { " container=web", " token=***", ' nested={"password":"***","n":1}' } do
+  for _, part in ipairs { " container=web", " token=***", ' nested={', '"password":"***"', '"n":1' } do
     t.ok(line:find(part, 1, true), "missing" .. part .. " in " .. line)
   end
   t.ok(err:find('warn  two words note="a b"', 1, true), err)
