@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <time.h>
+#include "clock.h"
 #include <unistd.h>
 
 int claw_cancel_init(claw_cancel *c)
@@ -52,20 +52,13 @@ void claw_cancel_consume(claw_cancel *c)
         ;
 }
 
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int claw_cancel_sleep(const claw_cancel *c, double seconds)
 {
-    double end = now_mono() + (seconds > 0 ? seconds : 0);
+    double end = claw_clock_monotonic() + (seconds > 0 ? seconds : 0);
     for (;;) {
         if (claw_cancel_pending(c))
             return -1;
-        double left = end - now_mono();
+        double left = end - claw_clock_monotonic();
         if (left <= 0)
             return 0;
         struct pollfd p = { .fd = c ? c->rfd : -1, .events = POLLIN };

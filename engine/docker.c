@@ -114,6 +114,16 @@ static int unreachable(claw_docker *d, const claw_err *cause, claw_err *err)
                      d->host, why);
 }
 
+/* What every request to this daemon shares: where it is and how to trust it. */
+static claw_http_req base_req(const claw_docker *d, const char *method, const char *url)
+{
+    return (claw_http_req){
+        .method = method, .url = url, .unix_socket = d->sock[0] ? d->sock : NULL,
+        .cacert = d->cacert[0] ? d->cacert : NULL, .cert = d->cert[0] ? d->cert : NULL,
+        .key = d->key[0] ? d->key : NULL,
+    };
+}
+
 static int transfer(claw_docker *d, const claw_docker_req *r, const char *url,
                     const char *body, claw_http_resp *resp, claw_err *err)
 {
@@ -126,13 +136,13 @@ static int transfer(claw_docker *d, const claw_docker_req *r, const char *url,
         snprintf(auth, sizeof auth, "X-Registry-Auth: %s", r->registry_auth);
         hdrs[nh++] = auth;
     }
-    claw_http_req req = {
-        .method = r->method, .url = url, .unix_socket = d->sock[0] ? d->sock : NULL,
-        .body = body, .body_len = body ? strlen(body) : 0, .headers = hdrs,
-        .timeout = r->timeout, .cacert = d->cacert[0] ? d->cacert : NULL,
-        .cert = d->cert[0] ? d->cert : NULL, .key = d->key[0] ? d->key : NULL,
-        .on_data = r->on_data, .ud = r->ud,
-    };
+    claw_http_req req = base_req(d, r->method, url);
+    req.body = body;
+    req.body_len = body ? strlen(body) : 0;
+    req.headers = hdrs;
+    req.timeout = r->timeout;
+    req.on_data = r->on_data;
+    req.ud = r->ud;
     claw_err cause = { 0 };
     if (claw_http_do(d->http, &req, resp, &cause) == 0)
         return 0;
@@ -225,6 +235,18 @@ int claw_docker_call(claw_docker *d, const char *method, const char *path,
     return rc;
 }
 
+void claw_docker_add_filters(claw_buf *query, const char *sep, const cJSON *filters)
+{
+    if (!filters || cJSON_GetArraySize(filters) == 0)
+        return;
+    char *f = cJSON_PrintUnformatted(filters);
+    char *e = f ? claw_docker_escape(f, 0) : NULL;
+    if (e)
+        claw_buf_printf(query, "%sfilters=%s", sep, e);
+    free(f);
+    free(e);
+}
+
 char *claw_docker_escape(const char *s, int path)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -256,11 +278,9 @@ int claw_docker_stream_begin(claw_docker *d, const char *path, claw_http **http,
     claw_buf_printf(&u, "%s/v1.%d%s", d->base, minor, path);
     *url = claw_buf_take(&u, NULL);
     *http = claw_http_new(d->cancel);
-    *req = (claw_http_req){
-        .method = "GET", .url = *url, .unix_socket = d->sock[0] ? d->sock : NULL,
-        .cacert = d->cacert[0] ? d->cacert : NULL, .cert = d->cert[0] ? d->cert : NULL,
-        .key = d->key[0] ? d->key : NULL, .on_data = on_data, .ud = ud,
-    };
+    *req = base_req(d, "GET", *url);
+    req->on_data = on_data;
+    req->ud = ud;
     if (!*http || claw_http_begin(*http, req, resp, err) != 0) {
         if (!*http)
             claw_fail(err, CLAW_E_IO, 0, "cannot initialise libcurl");

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
+#include "buf.h"
 #include "cancel.h"
 #include "err.h"
 #include "http.h"
@@ -52,6 +53,9 @@ int claw_docker_stream_begin(claw_docker *d, const char *path, claw_http **http,
                              claw_http_req *req, char **url,
                              int (*on_data)(void *, const char *, size_t), void *ud,
                              claw_http_resp *resp, claw_err *err);
+
+/* Appends "<sep>filters=<escaped JSON>" to a query when filters has members. */
+void claw_docker_add_filters(claw_buf *query, const char *sep, const cJSON *filters);
 
 /* Percent-encodes s for a query value or a path segment (keeps / : @ when path). */
 char *claw_docker_escape(const char *s, int path);

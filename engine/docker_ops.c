@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "docker.h"
@@ -40,35 +39,30 @@ cJSON *claw_docker_containers(claw_docker *d, int all, const cJSON *filters, cla
     claw_buf p;
     claw_buf_init(&p);
     claw_buf_printf(&p, "/containers/json?all=%d", all ? 1 : 0);
-    if (filters && cJSON_GetArraySize(filters) > 0) {
-        char *f = cJSON_PrintUnformatted(filters);
-        char *e = claw_docker_escape(f, 0);
-        claw_buf_printf(&p, "&filters=%s", e);
-        free(f);
-        free(e);
-    }
+    claw_docker_add_filters(&p, "&", filters);
     cJSON *out = NULL;
     claw_docker_call(d, "GET", p.data, NULL, 60, &out, err);
     claw_buf_free(&p);
     return out;
 }
 
-cJSON *claw_docker_inspect(claw_docker *d, const char *id, claw_err *err)
+static cJSON *get_json(claw_docker *d, const char *kind, const char *id, claw_err *err)
 {
     cJSON *out = NULL;
-    char *p = obj_path("containers", id, "/json");
+    char *p = obj_path(kind, id, "/json");
     claw_docker_call(d, "GET", p, NULL, 60, &out, err);
     free(p);
     return out;
 }
 
+cJSON *claw_docker_inspect(claw_docker *d, const char *id, claw_err *err)
+{
+    return get_json(d, "containers", id, err);
+}
+
 cJSON *claw_docker_image(claw_docker *d, const char *ref, claw_err *err)
 {
-    cJSON *out = NULL;
-    char *p = obj_path("images", ref, "/json");
-    claw_docker_call(d, "GET", p, NULL, 60, &out, err);
-    free(p);
-    return out;
+    return get_json(d, "images", ref, err);
 }
 
 /* ---- pull: a stream of JSON lines, one per progress message ---- */

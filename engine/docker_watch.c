@@ -2,17 +2,10 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "docker.h"
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double hc_seconds(const cJSON *hc, const char *key, double dflt)
 {
@@ -68,7 +61,7 @@ static int health_verdict(const cJSON *c, const char *id, double *deadline, doub
 int claw_docker_wait_healthy(claw_docker *d, const char *id, double timeout,
                              double interval, claw_err *err)
 {
-    double start = mono();
+    double start = claw_clock_monotonic();
     double deadline = timeout > 0 ? start + timeout : 0;
     if (interval <= 0)
         interval = 0.1;
@@ -80,9 +73,9 @@ int claw_docker_wait_healthy(claw_docker *d, const char *id, double timeout,
         cJSON_Delete(c);
         if (v != 0)
             return v > 0 ? 0 : -1;
-        if (mono() >= deadline)
+        if (claw_clock_monotonic() >= deadline)
             return claw_fail(err, CLAW_E_TIMEOUT, 0,
-                             "container %s is not healthy after %.1f s", id, mono() - start);
+                             "container %s is not healthy after %.1f s", id, claw_clock_monotonic() - start);
         if (claw_docker_sleep(d, interval) != 0)
             return claw_fail(err, CLAW_E_INTERRUPTED, 0, "interrupted");
     }
@@ -115,13 +108,7 @@ claw_events *claw_docker_events_open(claw_docker *d, const cJSON *filters, doubl
         claw_buf_printf(&q, "since=%.3f&", since);
     if (until > 0)
         claw_buf_printf(&q, "until=%.3f&", until);
-    if (filters && cJSON_GetArraySize(filters) > 0) {
-        char *f = cJSON_PrintUnformatted(filters);
-        char *e = claw_docker_escape(f, 0);
-        claw_buf_printf(&q, "filters=%s", e);
-        free(f);
-        free(e);
-    }
+    claw_docker_add_filters(&q, "", filters);
     claw_events *s = calloc(1, sizeof *s);
     if (!s || claw_docker_stream_begin(d, q.data, &s->http, &s->req, &s->url, events_data, s,
                                        &s->resp, err) != 0) {
@@ -136,7 +123,7 @@ int claw_docker_events_next(claw_events *s, double wait, cJSON **ev, int *ended,
                             claw_err *err)
 {
     *ev = NULL;
-    double end = mono() + (wait > 0 ? wait : 0);
+    double end = claw_clock_monotonic() + (wait > 0 ? wait : 0);
     for (;;) {
         char *nl = s->pending.data ? memchr(s->pending.data, '\n', s->pending.len) : NULL;
         if (nl) {
@@ -148,7 +135,7 @@ int claw_docker_events_next(claw_events *s, double wait, cJSON **ev, int *ended,
             continue;
         }
         *ended = s->ended;
-        double left = end - mono();
+        double left = end - claw_clock_monotonic();
         if (s->ended || left <= 0)
             return 0;
         int done = 0;

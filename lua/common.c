@@ -30,10 +30,8 @@ claw_docker *claw_rt_docker(lua_State *L)
     if (!rt->docker) {
         claw_err e;
         rt->docker = claw_docker_new(rt->docker_host, rt->cancel, &e);
-        if (!rt->docker) {
-            claw_newerror(L, &e);
-            lua_error(L);
-        }
+        if (!rt->docker)
+            claw_throw(L, &e);
     }
     return rt->docker;
 }
@@ -64,13 +62,18 @@ void claw_newerror(lua_State *L, const claw_err *e)
     lua_setmetatable(L, -2);
 }
 
+int claw_throw(lua_State *L, const claw_err *e)
+{
+    if (strcmp(e->code, CLAW_E_INTERRUPTED) == 0)
+        claw_cancel_consume(claw_rt_get(L)->cancel);
+    claw_newerror(L, e);
+    return lua_error(L);
+}
+
 int claw_pusherror(lua_State *L, const claw_err *e)
 {
-    if (strcmp(e->code, CLAW_E_INTERRUPTED) == 0) {
-        claw_cancel_consume(claw_rt_get(L)->cancel);
-        claw_newerror(L, e);
-        return lua_error(L);
-    }
+    if (strcmp(e->code, CLAW_E_INTERRUPTED) == 0)
+        return claw_throw(L, e);
     lua_pushnil(L);
     claw_newerror(L, e);
     return 2;

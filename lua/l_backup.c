@@ -11,13 +11,11 @@ static void read_opts(lua_State *L, int arg, claw_backup_opts *o, char *store, s
     o->keep = (int)claw_optnumfield(L, arg, "keep", 10);
     o->dry_run = claw_rt_get(L)->dry_run;
     const char *dir = claw_optstrfield(L, arg, "dir", NULL);
+    char state[4000];
     if (dir)
         snprintf(store, size, "%s", dir);
     else
-        {
-            char state[4000];
-            snprintf(store, size, "%s/backups", claw_state_dir(state, sizeof state));
-        }
+        snprintf(store, size, "%s/backups", claw_state_dir(state, sizeof state));
     o->store = store;
 }
 

@@ -3,9 +3,9 @@
  * by name or ID; options come in a trailing table. Mutating calls honour --dry-run. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "clone.h"
 #include "dockercfg.h"
 #include "lclaw.h"
@@ -348,19 +348,12 @@ static int events_close(lua_State *L)
     return 0;
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int events_next(lua_State *L)
 {
     events_ud *u = luaL_checkudata(L, lua_upvalueindex(1), EVENTS_MT);
     if (!u->s)
         return 0;
-    double wait = u->deadline > 0 ? u->deadline - mono() : 3600;
+    double wait = u->deadline > 0 ? u->deadline - claw_clock_monotonic() : 3600;
     cJSON *ev = NULL;
     int ended = 0;
     claw_err e;
@@ -369,10 +362,7 @@ static int events_next(lua_State *L)
         if (rc < 0) {
             claw_docker_events_close(u->s);
             u->s = NULL;
-            claw_newerror(L, &e);
-            if (strcmp(e.code, CLAW_E_INTERRUPTED) == 0)
-                claw_cancel_consume(claw_rt_get(L)->cancel);
-            return lua_error(L);
+            return claw_throw(L, &e);
         }
         if (rc > 0) {
             claw_pushjson(L, ev);
@@ -399,7 +389,7 @@ static int l_events(lua_State *L)
     claw_docker *d = claw_rt_docker(L);
     events_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->s = NULL;
-    u->deadline = timeout > 0 ? mono() + timeout : 0;
+    u->deadline = timeout > 0 ? claw_clock_monotonic() + timeout : 0;
     if (luaL_newmetatable(L, EVENTS_MT)) {
         lua_pushcfunction(L, events_close);
         lua_setfield(L, -2, "__gc");

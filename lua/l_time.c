@@ -6,21 +6,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "lclaw.h"
 
 static int l_now(lua_State *L)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    lua_pushnumber(L, claw_clock_now());
     return 1;
 }
 
 static int l_monotonic(lua_State *L)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+    lua_pushnumber(L, claw_clock_monotonic());
     return 1;
 }
 

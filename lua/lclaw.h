@@ -33,6 +33,8 @@ claw_docker *claw_rt_docker(lua_State *L);
  * raised instead (after consuming it), so the policy unwinds and its to-be-closed
  * variables run. */
 int claw_pusherror(lua_State *L, const claw_err *e);
+/* Raises the error table (an interrupt is consumed first, as above). */
+int claw_throw(lua_State *L, const claw_err *e);
 /* Pushes the error table itself. */
 void claw_newerror(lua_State *L, const claw_err *e);
 /* Raises an error table {code=code, message=...}. */
