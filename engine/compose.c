@@ -2,7 +2,7 @@
  * (the library `docker compose` uses) wherever the rules are observable. */
 #include "compose.h"
 #include "buf.h"
-#include "yaml.h"
+#include "yamltree.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,7 +1,9 @@
 /* YAML → cJSON with libyaml's event parser. One builder walks the events of the first
  * document recursively; anchors point at nodes already built, and an alias is a deep
  * copy of its anchor, paid for in the node budget before it is made. */
-#include "yaml.h" /* which brings libyaml's <yaml.h> along: see its end */
+#include "yamltree.h"
+
+#include <yaml.h>
 
 #include <errno.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* require "claw.yaml": load(path), decode(text), compose(path). */
 #include "compose.h"
 #include "lclaw.h"
-#include "yaml.h"
+#include "yamltree.h"
 
 static int push_tree(lua_State *L, cJSON *v, const claw_err *e)
 {

@@ -1,7 +1,7 @@
 /* claw_yaml_parse / claw_yaml_load: typing, structure, anchors, merge keys, limits and
  * the exact text of errors. Runs in tests/unit (data files under data/yaml/). */
 #include "check.h"
-#include "yaml.h"
+#include "yamltree.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* YAML → cJSON, for compose files and for claw.yaml. Scalars are typed the way Docker
  * Compose (Go yaml.v3, YAML 1.2 core schema) types them, so a value means here what it
  * means to `docker compose`. Only the first document of a stream is read. */
-#ifndef CLAW_YAML_H
-#define CLAW_YAML_H
+#ifndef CLAW_YAMLTREE_H
+#define CLAW_YAMLTREE_H
 
 #include <stddef.h>
 
@@ -27,13 +27,3 @@ cJSON *claw_yaml_load(const char *path, claw_err *err);
 
 #endif
 
-/* This header shares its name with libyaml's <yaml.h> and shadows it wherever engine/
- * is on the include path, so it brings libyaml's declarations along: a file that
- * includes <yaml.h> for libyaml (main.c prints its version) gets both. include_next
- * takes the next yaml.h on the path after this one; it is a GCC extension (clang has
- * it too), hence the system_header pragma that keeps -Wpedantic quiet about it.
- * YAML_H is libyaml's own include guard. */
-#ifndef YAML_H
-#pragma GCC system_header
-#include_next <yaml.h>
-#endif
