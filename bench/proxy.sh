@@ -1,0 +1,514 @@
+#!/usr/bin/env bash
+# bench/proxy.sh — TCP forwarding through several proxies to ONE backend
+# container, side by side in one run. Prints figures; never passes or fails
+# on time (see bench/README.md for the columns and the figures measured).
+#
+# Targets, all in front of the same container (clawtest/gateway:v1):
+#   direct        the container's bridge IP, no proxy (the ceiling)
+#   docker-proxy  Docker's published port, the path users have today
+#   nginx         stream module, worker_processes 1
+#   haproxy       mode tcp, nbthread 1
+#   clawengine    `clawengine daemon`, when this build has it
+#
+# Environment: DURATION (s per wrk run, 5), REPEAT (runs per target and mode,
+# 3), CLAWENGINE (binary, build/clawengine), HOLD_CONNS (1000), IMAGE.
+#
+# Needs root (apt-get, docker). Load goes only to 127.0.0.1 and to the
+# backend container's address on a local Docker bridge.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${DURATION:-5}
+REPEAT=${REPEAT:-3}
+CLAWENGINE=${CLAWENGINE:-$ROOT/build/clawengine}
+HOLD_CONNS=${HOLD_CONNS:-1000}
+IMAGE=${IMAGE:-clawtest/gateway:v1}
+WRK_THREADS=2
+WRK_CONNS=32
+IDLE_SECONDS=5          # window for the idle CPU reading
+BACKEND=claw-bench-backend
+BACKEND_PORT=18789
+PORT_DOCKER=28801       # docker's published port (docker-proxy)
+PORT_NGINX=28803
+PORT_HAPROXY=28804
+PORT_CLAW=28805
+REFERENCES=(docker-proxy nginx haproxy)
+
+WORK=""                 # temp dir: configs, logs, wrk output, results
+STARTED_PIDS=()         # processes this script started, stopped on exit
+CLK_TCK=$(getconf CLK_TCK)
+
+# Filled in as the run goes.
+TARGETS=()              # names of the targets that are up
+declare -A URL=()       # target -> URL wrk hits
+declare -A PID=()       # target -> PID of the proxy process measured
+declare -A RSS_FRESH=() # target -> kB right after start, before any load
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "proxy.sh: $*"; exit 1; }
+
+# ---- cleanup ---------------------------------------------------------------
+
+# Stops only what this script started (by PID), removes the container and the
+# temp dir. Runs on every exit, including Ctrl-C and SIGTERM.
+cleanup() {
+  local pid i
+  trap - EXIT INT TERM
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  # Give them a moment to exit (the daemon drains), then insist.
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    local alive=0
+    for pid in "${STARTED_PIDS[@]}"; do
+      kill -0 "$pid" 2>/dev/null && alive=1
+    done
+    [[ $alive == 0 ]] && break
+    sleep 0.3
+    [[ $i == 10 ]] && for pid in "${STARTED_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  done
+  docker rm -f "$BACKEND" >/dev/null 2>&1 || true
+  [[ -n $WORK ]] && rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- setup -----------------------------------------------------------------
+
+# Installs the load generator and the reference proxies when missing. The
+# Debian packages start and enable their system services; this benchmark runs
+# its own instances with its own configs, so those are stopped and disabled.
+install_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v haproxy >/dev/null || missing+=(haproxy)
+  command -v nginx >/dev/null || missing+=(nginx-light)
+  [[ -e /usr/lib/nginx/modules/ngx_stream_module.so ]] || missing+=(libnginx-mod-stream)
+  if ((${#missing[@]})); then
+    log "installing: ${missing[*]}"
+    # A policy-rc.d that answers 101 keeps apt from starting the services at
+    # all; only add one when the machine has none, and remove it after.
+    local policy=/usr/sbin/policy-rc.d added_policy=0
+    if [[ ! -e $policy ]]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >"$WORK/apt.log" 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+          "${missing[@]}" >"$WORK/apt.log" 2>&1; } ||
+      log "apt-get install failed (see below); going on with what is there"$'\n'"$(tail -5 "$WORK/apt.log")"
+    ((added_policy)) && rm -f "$policy"
+  fi
+  command -v wrk >/dev/null || die "wrk is required"
+  command -v curl >/dev/null || die "curl is required"
+  stop_system_service nginx
+  stop_system_service haproxy
+}
+
+# Stops a distribution service and keeps it from starting at boot.
+stop_system_service() {
+  local svc=$1
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  elif [[ -x /etc/init.d/$svc ]]; then
+    if compgen -G "/etc/rc[2-5].d/S*$svc" >/dev/null; then
+      update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+    if service "$svc" status >/dev/null 2>&1; then
+      service "$svc" stop >/dev/null 2>&1 || true
+    fi
+  fi
+}
+
+port_free() { [[ -z $(ss -ltnH "sport = :$1") ]]; }
+
+# Starts the backend with a published port, so docker-proxy is in the path
+# for 127.0.0.1:PORT_DOCKER exactly as for users.
+start_backend() {
+  docker info >/dev/null 2>&1 || die "cannot reach dockerd (docker info failed)"
+  if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    log "building $IMAGE (tests/fixtures/gateway/build.sh)"
+    "$ROOT/tests/fixtures/gateway/build.sh" "$WORK" >"$WORK/build.log" 2>&1 ||
+      die "could not build $IMAGE: $(tail -3 "$WORK/build.log")"
+  fi
+  docker run -d --name "$BACKEND" -p "127.0.0.1:$PORT_DOCKER:$BACKEND_PORT" "$IMAGE" >/dev/null
+  BACKEND_IP=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$BACKEND")
+  [[ $BACKEND_IP =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no IPv4 address for $BACKEND"
+  # The direct target sends load to this address: make sure it is the local
+  # Docker bridge and not a route off the machine.
+  local dev
+  dev=$(ip -o route get "$BACKEND_IP" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+  [[ $dev == docker0 || $dev == br-* ]] || die "$BACKEND_IP routes via '$dev', not a local Docker bridge"
+  wait_http "http://$BACKEND_IP:$BACKEND_PORT/" || die "backend does not answer"
+}
+
+# Waits up to ~10 s for URL to answer 200.
+wait_http() {
+  local i
+  for i in $(seq 1 50); do
+    curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# Docker 20.10 runs one docker-proxy per published address and port.
+find_docker_proxy() {
+  ps -eo pid=,args= | awk -v p="$PORT_DOCKER" \
+    '$2 ~ /docker-proxy$/ && $0 ~ ("-host-port " p " ") {print $1; exit}'
+}
+
+add_target() { # NAME URL PID
+  TARGETS+=("$1"); URL[$1]=$2; PID[$1]=${3:-}
+  [[ -n ${3:-} ]] && RSS_FRESH[$1]=$(rss_kb "$3")
+  return 0
+}
+
+start_nginx() {
+  if ! command -v nginx >/dev/null || [[ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]]; then
+    log "nginx with the stream module: not installed, skipped"; return 0
+  fi
+  port_free "$PORT_NGINX" || die "port $PORT_NGINX is in use"
+  mkdir -p "$WORK/nginx"
+  # One worker, as the issue's reference figures. worker_connections covers
+  # the held connections twice (client leg + backend leg).
+  cat >"$WORK/nginx/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes 1;
+worker_rlimit_nofile 8192;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+stream {
+    server {
+        listen 127.0.0.1:$PORT_NGINX;
+        proxy_pass $BACKEND_IP:$BACKEND_PORT;
+    }
+}
+EOF
+  # -e: nginx opens its compiled-in error log before reading the config.
+  nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" \
+    >"$WORK/nginx/stdout.log" 2>&1 &
+  local master=$! worker="" i
+  STARTED_PIDS+=("$master")
+  wait_http "http://127.0.0.1:$PORT_NGINX/" || { log "nginx did not come up: $(tail -3 "$WORK/nginx/error.log")"; return 0; }
+  for i in 1 2 3 4 5; do
+    worker=$(pgrep -P "$master" | head -1) && [[ -n $worker ]] && break
+    sleep 0.2
+  done
+  NGINX_MASTER=$master
+  add_target nginx "http://127.0.0.1:$PORT_NGINX/" "$worker"
+}
+
+start_haproxy() {
+  if ! command -v haproxy >/dev/null; then
+    log "haproxy: not installed, skipped"; return 0
+  fi
+  port_free "$PORT_HAPROXY" || die "port $PORT_HAPROXY is in use"
+  mkdir -p "$WORK/haproxy"
+  # Timeouts long enough that the held idle connections stay open while
+  # memory is read.
+  cat >"$WORK/haproxy/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 4096
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 120s
+    timeout server 120s
+frontend bench
+    bind 127.0.0.1:$PORT_HAPROXY
+    default_backend gateway
+backend gateway
+    server backend $BACKEND_IP:$BACKEND_PORT
+EOF
+  # -db: stay in the foreground, one process, so $! is the process measured.
+  haproxy -db -f "$WORK/haproxy/haproxy.cfg" >"$WORK/haproxy/haproxy.log" 2>&1 &
+  local pid=$!
+  STARTED_PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$PORT_HAPROXY/" || { log "haproxy did not come up: $(tail -3 "$WORK/haproxy/haproxy.log")"; return 0; }
+  add_target haproxy "http://127.0.0.1:$PORT_HAPROXY/" "$pid"
+}
+
+# The daemon is optional: this benchmark exists before it does.
+start_clawengine() {
+  if [[ ! -x $CLAWENGINE ]] || ! "$CLAWENGINE" daemon --help >/dev/null 2>&1; then
+    log "clawengine daemon: not available in this build"; return 0
+  fi
+  port_free "$PORT_CLAW" || die "port $PORT_CLAW is in use"
+  mkdir -p "$WORK/claw"
+  cat >"$WORK/claw/config.yaml" <<EOF
+admin: $WORK/claw/admin.sock
+state: $WORK/claw/routes.json
+log: $WORK/claw/daemon.log
+drain_timeout: 1
+routes:
+  bench:
+    listen: [ "127.0.0.1:$PORT_CLAW" ]
+    container: $BACKEND
+    port: $BACKEND_PORT
+EOF
+  "$CLAWENGINE" daemon --config "$WORK/claw/config.yaml" >"$WORK/claw/stdout.log" 2>&1 &
+  local pid=$!
+  STARTED_PIDS+=("$pid")
+  if ! wait_http "http://127.0.0.1:$PORT_CLAW/"; then
+    log "clawengine daemon did not answer on 127.0.0.1:$PORT_CLAW; its output:"
+    tail -5 "$WORK/claw/stdout.log" "$WORK/claw/daemon.log" >&2 2>/dev/null || true
+    return 0
+  fi
+  add_target clawengine "http://127.0.0.1:$PORT_CLAW/" "$pid"
+}
+
+# ---- measuring -------------------------------------------------------------
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo NA; }
+
+# utime+stime in clock ticks, all threads. The command name (field 2) may
+# hold spaces, so cut up to its closing parenthesis first.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+
+# p99 from wrk --latency ("99%  6.51ms"), in milliseconds.
+wrk_p99_ms() {
+  awk '$1 == "99%" {
+    v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+    f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
+    if (f > 0) printf "%.3f", v * f; else print "NA"; found = 1 }
+    END { if (!found) print "NA" }' "$1"
+}
+
+# Socket errors plus non-2xx/3xx answers, so a fast-but-failing run shows.
+wrk_errors() {
+  awk '/Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
+       /Non-2xx or 3xx/ { n += $NF }
+       END { print n + 0 }' "$1"
+}
+
+# One wrk run; appends "target mode rps p99_ms errors cpu_us_per_req" to
+# results.tsv. The proxy's CPU time over the run says how much of the
+# machine each forwarded request costs.
+run_wrk() { # TARGET MODE
+  local t=$1 mode=$2 out="$WORK/wrk-$1-$2-$RANDOM.txt" before="" after="" args=()
+  [[ $mode == close ]] && args=(-H "Connection: close")
+  [[ -n ${PID[$t]} ]] && before=$(cpu_ticks "${PID[$t]}")
+  wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --latency "${args[@]}" "${URL[$t]}" >"$out" 2>&1 || true
+  [[ -n ${PID[$t]} ]] && after=$(cpu_ticks "${PID[$t]}")
+  local rps requests p99 errs cpu_us=NA
+  rps=$(awk '/^Requests\/sec:/ {printf "%d", $2}' "$out"); rps=${rps:-NA}
+  requests=$(awk '/ requests in / {print $1}' "$out")
+  p99=$(wrk_p99_ms "$out")
+  errs=$(wrk_errors "$out")
+  if [[ -n $before && -n $after && ${requests:-0} -gt 0 ]]; then
+    cpu_us=$(awk -v d=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us" >>"$WORK/results.tsv"
+  printf '  %-12s %-10s %8s req/s  p99 %8s ms  errors %s  proxy CPU %s us/req\n' \
+    "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us"
+}
+
+# Round-robin over targets, and the starting target rotates each round, so
+# the machine's noise (other work, thermal, TIME_WAIT build-up after the
+# close runs) spreads over all targets instead of landing on one.
+run_throughput() {
+  local round mode i n=${#TARGETS[@]}
+  : >"$WORK/results.tsv"
+  echo
+  echo "== throughput: wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s, $REPEAT rounds, interleaved"
+  for ((round = 0; round < REPEAT; round++)); do
+    echo "round $((round + 1))/$REPEAT"
+    for mode in keepalive close; do
+      for ((i = 0; i < n; i++)); do
+        run_wrk "${TARGETS[(i + round) % n]}" "$mode"
+        # A breath between runs: the last run's closing connections and any
+        # queued work finish before the next target is measured.
+        sleep 1
+      done
+    done
+  done
+  echo "machine: $(machine_load)"
+}
+
+# "median min max" of column COL for TARGET and MODE, skipping NA.
+stat3() { # TARGET MODE COL
+  awk -F'\t' -v t="$1" -v m="$2" -v c="$3" '$1 == t && $2 == m && $c != "NA" {print $c}' \
+    "$WORK/results.tsv" | sort -g |
+    awk '{v[NR] = $1} END {
+      if (NR == 0) { print "NA NA NA"; exit }
+      med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      print med, v[1], v[NR] }'
+}
+
+sum_col() { # TARGET MODE COL
+  awk -F'\t' -v t="$1" -v m="$2" -v c="$3" '$1 == t && $2 == m {n += $c} END {print n + 0}' "$WORK/results.tsv"
+}
+
+print_throughput_table() {
+  local t mode med lo hi p99 cpu
+  echo
+  echo "== throughput (median of $REPEAT; [min-max]; p99 in ms, median of the runs' p99)"
+  printf '%-12s | %-22s %8s %7s %5s | %-22s %8s %7s %5s\n' target \
+    "keep-alive req/s" p99 "us/req" err "close req/s" p99 "us/req" err
+  for t in "${TARGETS[@]}"; do
+    printf '%-12s' "$t"
+    for mode in keepalive close; do
+      read -r med lo hi < <(stat3 "$t" "$mode" 3)
+      read -r p99 _ _ < <(stat3 "$t" "$mode" 4)
+      read -r cpu _ _ < <(stat3 "$t" "$mode" 6)
+      printf ' | %-22s %8s %7s %5s' "$(printf '%.0f [%.0f-%.0f]' "$med" "$lo" "$hi" 2>/dev/null || echo NA)" \
+        "$p99" "$cpu" "$(sum_col "$t" "$mode" 5)"
+    done
+    echo
+  done
+  echo "us/req: the proxy process's CPU time per request during the run (median); err: wrk errors, all runs"
+  print_ratios
+}
+
+# clawengine against the best reference (highest req/s, lowest p99) per mode.
+print_ratios() {
+  [[ -n ${URL[clawengine]:-} ]] || return 0
+  local mode ref best_rps best_p99 rps p99 med
+  echo
+  for mode in keepalive close; do
+    best_rps=0 best_p99=""
+    for ref in "${REFERENCES[@]}"; do
+      [[ -n ${URL[$ref]:-} ]] || continue
+      read -r med _ _ < <(stat3 "$ref" "$mode" 3)
+      read -r p99 _ _ < <(stat3 "$ref" "$mode" 4)
+      [[ $med != NA ]] && awk -v a="$med" -v b="$best_rps" 'BEGIN {exit !(a > b)}' && best_rps=$med
+      [[ $p99 != NA ]] && { [[ -z $best_p99 ]] || awk -v a="$p99" -v b="$best_p99" 'BEGIN {exit !(a < b)}'; } && best_p99=$p99
+    done
+    read -r rps _ _ < <(stat3 clawengine "$mode" 3)
+    read -r p99 _ _ < <(stat3 clawengine "$mode" 4)
+    awk -v m="$mode" -v r="$rps" -v br="$best_rps" -v p="$p99" -v bp="${best_p99:-NA}" 'BEGIN {
+      rr = (br > 0 && r != "NA") ? sprintf("%.2fx", r / br) : "NA"
+      pr = (bp != "NA" && bp > 0 && p != "NA") ? sprintf("%.2fx", p / bp) : "NA"
+      printf "clawengine / best reference, %-9s: req/s %s (%.0f vs %.0f), p99 %s (%s ms vs %s ms)\n", m, rr, r, br, pr, p, bp }'
+  done
+}
+
+# Memory and CPU of the proxy processes: idle, and with HOLD_CONNS idle
+# connections held open (one request made on each).
+run_resources() {
+  local t pid port helper out line i
+  declare -A rss_idle=() rss_held=() cpu_idle=() cpu_held=() opened=()
+  local measured=()
+  for t in "${TARGETS[@]}"; do [[ -n ${PID[$t]} ]] && measured+=("$t"); done
+  echo
+  echo "== memory and CPU of the proxy processes"
+
+  # Idle CPU: one window for all processes at once; no load runs now, so
+  # anything above a tick or two is polling or timers.
+  declare -A t0=()
+  for t in "${measured[@]}"; do rss_idle[$t]=$(rss_kb "${PID[$t]}"); t0[$t]=$(cpu_ticks "${PID[$t]}"); done
+  sleep "$IDLE_SECONDS"
+  for t in "${measured[@]}"; do
+    cpu_idle[$t]=$(awk -v d=$(($(cpu_ticks "${PID[$t]}") - ${t0[$t]})) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", d / hz}')
+  done
+
+  # One target at a time, so each proxy's memory is read with only its own
+  # connections open.
+  for t in "${measured[@]}"; do
+    pid=${PID[$t]}
+    out="$WORK/hold-$t.txt"
+    port=${URL[$t]##*:}; port=${port%/}
+    python3 "$ROOT/bench/hold_conns.py" 127.0.0.1 "$port" "$HOLD_CONNS" 120 >"$out" 2>&1 &
+    helper=$!
+    STARTED_PIDS+=("$helper")
+    line=""
+    for i in $(seq 1 300); do  # up to 60 s to open them
+      line=$(head -1 "$out")
+      [[ -n $line ]] && break
+      kill -0 "$helper" 2>/dev/null || break
+      sleep 0.2
+    done
+    opened[$t]=$(awk '$1 == "ready" {print $2 "/" $2 + $4}' <<<"$line")
+    [[ -n ${opened[$t]} ]] || log "$t: the connection helper said: $(tail -2 "$out")"
+    sleep 1  # let the proxy finish setting up the last backend legs
+    rss_held[$t]=$(rss_kb "$pid")
+    local c0
+    c0=$(cpu_ticks "$pid")
+    sleep "$IDLE_SECONDS"
+    cpu_held[$t]=$(awk -v d=$(($(cpu_ticks "$pid") - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", d / hz}')
+    kill -TERM "$helper" 2>/dev/null || true
+    wait "$helper" 2>/dev/null || true
+    sleep 1  # the connections close before the next proxy is measured
+  done
+
+  printf '%-12s %-8s %10s %10s %14s %14s %12s %14s\n' process pid "RSS fresh" "RSS idle" \
+    "RSS $HOLD_CONNS conns" "conns opened" "CPU idle ${IDLE_SECONDS}s" "CPU held ${IDLE_SECONDS}s"
+  for t in "${measured[@]}"; do
+    printf '%-12s %-8s %10s %10s %14s %14s %12s %14s\n' "$t" "${PID[$t]}" \
+      "$(mb "${RSS_FRESH[$t]}")" "$(mb "${rss_idle[$t]}")" "$(mb "${rss_held[$t]}")" \
+      "${opened[$t]:-NA}" "${cpu_idle[$t]}s" "${cpu_held[$t]}s"
+  done
+  if [[ -n ${NGINX_MASTER:-} ]]; then
+    echo "(nginx master, not counted above: $(mb "$(rss_kb "$NGINX_MASTER")") RSS)"
+  fi
+  echo "RSS fresh: after start, before any load; RSS idle: after the throughput runs;"
+  echo "CPU: user+system seconds over ${IDLE_SECONDS}s with no connections / with the connections held idle"
+}
+
+mb() { [[ $1 =~ ^[0-9]+$ ]] && awk -v k="$1" 'BEGIN {printf "%.1f MB", k / 1024}' || echo NA; }
+
+# The daemon says which kernel features it uses (splice, SO_REUSEPORT,
+# epoll) in a "features:" log line; repeat it here when it does.
+print_features() {
+  [[ -n ${URL[clawengine]:-} ]] || return 0
+  local line
+  line=$(grep -h "features:" "$WORK/claw/daemon.log" "$WORK/claw/stdout.log" 2>/dev/null | tail -1 || true)
+  [[ -n $line ]] && { echo; echo "clawengine kernel $line" | sed 's/.*features:/clawengine kernel features:/'; }
+  return 0
+}
+
+# Load average and other containers: this machine is shared (other work, other
+# tests' containers), and the figures are only as quiet as it is.
+machine_load() {
+  local others
+  others=$(docker ps --format '{{.Names}}' | grep -vx "$BACKEND" | paste -sd, - || true)
+  echo "load average $(cut -d' ' -f1-3 /proc/loadavg); other containers running: ${others:-none}"
+}
+
+print_header() {
+  echo "== proxy benchmark: $(nproc) cores, kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "backend: $IMAGE as $BACKEND at $BACKEND_IP:$BACKEND_PORT"
+  echo "machine: $(machine_load)"
+  echo "wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}'), docker $(docker version -f '{{.Server.Version}}' 2>/dev/null)," \
+    "nginx $(nginx -v 2>&1 | sed 's|.*/||'), haproxy $(haproxy -v 2>/dev/null | awk 'NR == 1 {print $3}')"
+  local t
+  for t in "${TARGETS[@]}"; do
+    printf '  %-12s %-28s pid %s\n' "$t" "${URL[$t]}" "${PID[$t]:--}"
+  done
+}
+
+main() {
+  [[ $(id -u) == 0 ]] || die "run as root (apt-get, docker)"
+  [[ $DURATION =~ ^[0-9]+$ && $REPEAT =~ ^[0-9]+$ && $REPEAT -ge 1 ]] || die "DURATION and REPEAT must be whole numbers"
+  WORK=$(mktemp -d /tmp/claw-bench.XXXXXX)
+  install_tools
+  # A container of this name is a leftover of an earlier run that was killed
+  # (SIGKILL skips the trap); it would hold the published port.
+  docker rm -f "$BACKEND" >/dev/null 2>&1 || true
+  for p in "$PORT_DOCKER" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_CLAW"; do
+    port_free "$p" || die "port $p is in use"
+  done
+  start_backend
+  add_target direct "http://$BACKEND_IP:$BACKEND_PORT/" ""
+  local dp
+  dp=$(find_docker_proxy)
+  [[ -n $dp ]] || log "docker-proxy: no process found (userland-proxy disabled?); its path is iptables DNAT then"
+  add_target docker-proxy "http://127.0.0.1:$PORT_DOCKER/" "$dp"
+  start_nginx
+  start_haproxy
+  start_clawengine
+  print_header
+  run_throughput
+  print_throughput_table
+  run_resources
+  print_features
+}
+
+main "$@"
