@@ -5,6 +5,7 @@ local docker = require "claw.docker"
 local backup = require "claw.backup"
 local yaml = require "claw.yaml"
 local log = require "claw.log"
+local health = require "claw.health"
 
 local cases = {
   { docker.containers, { 5 }, "bad argument #1 to 'claw.docker.containers' (table expected, got number)" },
@@ -46,11 +47,34 @@ local cases = {
   { yaml.compose, {}, "bad argument #1 to 'claw.yaml.compose' (string expected, got nil)" },
   { log.info, {}, "bad argument #1 to 'claw.log.info' (string expected, got nil)" },
   { log.warn, { "m", "f" }, "bad argument #2 to 'claw.log.warn' (table expected, got string)" },
+  { health.http, { true }, "bad argument #1 to 'claw.health.http' (string expected, got boolean)" },
+  { health.http, { "http://h/", "x" }, "bad argument #2 to 'claw.health.http' (table expected, got string)" },
+  { health.http, { "http://h/", { status = "200" } }, "bad argument #2 to 'claw.health.http' (field 'status' must be a number, got string)" },
+  { health.http, { "http://h/", { timeout = "2" } }, "bad argument #2 to 'claw.health.http' (field 'timeout' must be a number, got string)" },
+  { health.http, { "http://h/", { expect = 1 } }, "bad argument #2 to 'claw.health.http' (field 'expect' must be a table, got number)" },
+  { health.tcp, { {} }, "bad argument #1 to 'claw.health.tcp' (string expected, got table)" },
+  { health.tcp, { "h:1", { timeout = true } }, "bad argument #2 to 'claw.health.tcp' (field 'timeout' must be a number, got boolean)" },
+  { health.docker, {}, "bad argument #1 to 'claw.health.docker' (string expected, got nil)" },
+  { health.docker, { "" }, "bad argument #1 to 'claw.health.docker' (empty container name)" },
+  { health.docker, { "c", 1 }, "bad argument #2 to 'claw.health.docker' (table expected, got number)" },
+  { health.exec, { "c" }, "bad argument #2 to 'claw.health.exec' (table expected, got nil)" },
+  { health.exec, { "c", {} }, "bad argument #2 to 'claw.health.exec' (empty command)" },
+  { health.exec, { "c", { "ls", 1 } }, "bad argument #2 to 'claw.health.exec' (the command must be a list of strings)" },
+  { health.exec, { "c", { "ls" }, { timeout = "1" } }, "bad argument #3 to 'claw.health.exec' (field 'timeout' must be a number, got string)" },
+  { health.wait, { "http://h/" }, "bad argument #1 to 'claw.health.wait' (table expected, got string)" },
+  { health.wait, { { tcp = "h:1" }, 5 }, "bad argument #2 to 'claw.health.wait' (table expected, got number)" },
+  { health.wait, { { http = 5 } }, "bad argument #1 to 'claw.health.wait' (field 'http' must be a string, got number)" },
+  { health.wait, { { tcp = "h:1" }, { interval = "0.1" } }, "bad argument #2 to 'claw.health.wait' (field 'interval' must be a number, got string)" },
+  { health.wait, { { tcp = "h:1" }, { retries = {} } }, "bad argument #2 to 'claw.health.wait' (field 'retries' must be a number, got table)" },
+  { health.wait, { { tcp = "h:1" }, { start_period = "1" } }, "bad argument #2 to 'claw.health.wait' (field 'start_period' must be a number, got string)" },
+  { health.url, { nil, "c" }, "bad argument #1 to 'claw.health.url' (string expected, got nil)" },
+  { health.url, { "http://{host}/", {} }, "bad argument #2 to 'claw.health.url' (string expected, got table)" },
+  { health.url, { "http://{host}/", "c", { network = 1 } }, "bad argument #3 to 'claw.health.url' (field 'network' must be a string, got number)" },
 }
 
 for i, c in ipairs(cases) do
   t.test("case " .. i .. ": " .. c[3], function()
-    t.raises(c[3], c[1], table.unpack(c[2], 1, 2))
+    t.raises(c[3], c[1], table.unpack(c[2], 1, 3))
   end)
 end
 
