@@ -199,13 +199,13 @@ static void tcp_cases(void)
     CHECK_STR(e.code, CLAW_E_UNHEALTHY);
     snprintf(want, sizeof want, "connect %s: connection refused (3 failures in a row)", addr);
     CHECK_STR(e.message, want);
-    CHECK(elapsed >= 0.02 && elapsed < 0.5);
+    CHECK(elapsed >= 0.02 && elapsed < 1.5);
 
     /* start_period: failures in it do not count */
     w = (claw_probe_wait_opts){ .interval = 0.01, .retries = 2, .start_period = 0.2 };
     CHECK_INT(claw_probe_wait(&cx, &p, &w, NULL, &elapsed, &e), -1);
     CHECK_STR(e.code, CLAW_E_UNHEALTHY);
-    CHECK(elapsed >= 0.2 && elapsed < 0.7);
+    CHECK(elapsed >= 0.2 && elapsed < 1.5);
 
     /* timeout: the last reason is kept */
     w = (claw_probe_wait_opts){ .interval = 0.02, .timeout = 0.1 };
@@ -213,7 +213,7 @@ static void tcp_cases(void)
     CHECK_STR(e.code, CLAW_E_TIMEOUT);
     snprintf(want, sizeof want, "not healthy within 0.1 s: connect %s: connection refused", addr);
     CHECK_STR(e.message, want);
-    CHECK(elapsed >= 0.1 && elapsed < 0.5);
+    CHECK(elapsed >= 0.1 && elapsed < 1.5);
 
     /* an interrupt ends a wait at once, here in its 10 s sleep */
     w = (claw_probe_wait_opts){ .interval = 10, .timeout = 30 };
