@@ -139,6 +139,7 @@ static int finish(claw_http *h, CURLcode rc, claw_err *err)
     resp->headers = claw_buf_take(&h->head, &resp->hlen);
     if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && h->stopped_early))
         return 0;
+    claw_http_resp_free(resp); /* no answer: callers own nothing after a failure */
     long oserr = 0;
     curl_easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &oserr);
     if (rc == CURLE_OPERATION_TIMEDOUT)
