@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic.h"
+
 #define PATHSZ 4096
 #define IDSZ 40
 #define DEFAULT_KEEP 10
@@ -80,7 +82,7 @@ static int absolute(const char *path, char out[PATHSZ], claw_err *err)
 }
 
 /* Creates dir and its missing parents with mode 0700 (the copies may hold secrets). */
-static int make_dirs(const char *dir, claw_err *err)
+int claw_make_dirs(const char *dir, claw_err *err)
 {
     char buf[PATHSZ];
     snprintf(buf, sizeof buf, "%s", dir);
@@ -233,7 +235,7 @@ static void af_abort(atomic_file *f)
     f->live = 0;
 }
 
-static int write_file_atomic(const char *target, const char *data, size_t n, claw_err *err)
+int claw_write_atomic(const char *target, const char *data, size_t n, claw_err *err)
 {
     atomic_file f;
     if (af_open(&f, target, err) != 0 || af_write(&f, data, n, err) != 0 ||
@@ -389,7 +391,7 @@ static int manifest_store(const char *sums, const manifest *m, size_t from, claw
         return claw_fail(err, CLAW_E_IO, 0, "out of memory");
     for (size_t i = from; i < m->n; i++)
         p += snprintf(p, len - (size_t)(p - text), "%s  %s\n", m->v[i].sha, m->v[i].id);
-    int rc = write_file_atomic(sums, text, (size_t)(p - text), err);
+    int rc = claw_write_atomic(sums, text, (size_t)(p - text), err);
     free(text);
     return rc;
 }
@@ -580,7 +582,7 @@ static int save_publish(const place *p, manifest *m, int keep, atomic_file f[2],
             unlink(path); /* a leftover is harmless: nothing lists it */
     snprintf(source, sizeof source, "%s\n", p->source);
     if (fmt_path(path, err, "%s/source", p->folder) != 0 ||
-        (lstat(path, &st) != 0 && write_file_atomic(path, source, strlen(source), err) != 0))
+        (lstat(path, &st) != 0 && claw_write_atomic(path, source, strlen(source), err) != 0))
         return -1;
     return af_publish(&f[1], err);
 }
@@ -592,7 +594,7 @@ static int save_real(const place *p, int src, const struct stat *st, int keep,
     atomic_file f[2];
     af_init(&f[0]);
     af_init(&f[1]);
-    if (make_dirs(p->folder, err) != 0)
+    if (claw_make_dirs(p->folder, err) != 0)
         return -1;
     int lock = lock_folder(p->folder, err);
     if (lock < 0)
