@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "daemon.h"
 #include "runtime.h"
 
 static claw_cancel g_cancel = { .rfd = -1, .wfd = -1 };
@@ -32,6 +33,8 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  run POLICY.lua [ARG...]  run an update policy (e.g. policies/status.lua)\n"
+    "  daemon --config FILE     run the traffic switch (docs/proxy.md)\n"
+    "  route SUBCOMMAND ...     show and change the daemon's routes (route --help)\n"
     "\n"
     "Options:\n"
     "  -H, --host HOST        Docker host (unix:///path or tcp://host:port);\n"
@@ -149,13 +152,22 @@ static int parse_options(int argc, char **argv, struct cli *c)
     return 0;
 }
 
-static int run_policy(struct cli *c, int argc, char **argv)
+/* Runs a policy, or with `builtin` set, one of the commands written in Lua
+ * (lua/claw/cmd/NAME.lua) with argv as its arguments. */
+static int run_policy(struct cli *c, const char *builtin, int argc, char **argv)
 {
     char lua_dir[PATH_MAX], pol_dir[PATH_MAX], buf[PATH_MAX + 16];
     find_dirs(lua_dir, pol_dir, sizeof lua_dir);
     claw_rt rt = { .cancel = &g_cancel, .log = &c->log, .dry_run = c->dry_run,
                    .docker_host = c->host, .lua_dir = lua_dir, .policy_dir = pol_dir };
-    const char *policy = resolve_policy(argv[0], pol_dir, buf, sizeof buf);
+    const char *policy;
+    if (builtin) {
+        snprintf(buf, sizeof buf, "%s/claw/cmd/%s.lua", lua_dir, builtin);
+        policy = buf;
+        argc++, argv--; /* the command's arguments start after its name */
+    } else {
+        policy = resolve_policy(argv[0], pol_dir, buf, sizeof buf);
+    }
     lua_State *L = claw_runtime_new(&rt);
     if (!L) {
         fprintf(stderr, "clawengine: cannot create the Lua state\n");
@@ -167,6 +179,45 @@ static int run_policy(struct cli *c, int argc, char **argv)
     claw_runtime_close(L);
     claw_docker_free(rt.docker);
     return rc;
+}
+
+static const char daemon_usage[] =
+    "usage: clawengine daemon --config FILE [--check]\n"
+    "\n"
+    "Runs the traffic switch in the foreground: listens on the routes' addresses and\n"
+    "forwards connections to their containers. SIGHUP reloads FILE; SIGTERM drains\n"
+    "and stops. --check only checks FILE. See docs/proxy.md.\n";
+
+static int run_daemon(struct cli *c, int argc, char **argv)
+{
+    const char *config = NULL;
+    int check = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            config = argv[i] + 9;
+        else if (strcmp(argv[i], "--check") == 0)
+            check = 1;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return fputs(daemon_usage, stdout), CLAW_EXIT_OK;
+        else
+            return usage_error("daemon: unknown argument \"%s\"", argv[i]);
+    }
+    if (!config)
+        return usage_error("%s", "daemon: --config FILE is required");
+    claw_err err = { 0 };
+    int rc = check ? claw_daemon_check(config, &err)
+                   : claw_daemon_run(config, c->host, &c->log, &err);
+    if (rc == 0)
+        return CLAW_EXIT_OK;
+    fprintf(stderr, "clawengine: %s\n", err.message);
+    if (strcmp(err.code, CLAW_E_UNREACHABLE) == 0)
+        return CLAW_EXIT_UNREACHABLE;
+    /* A config that cannot be read or used is bad input, like a bad option. */
+    return strcmp(err.code, CLAW_E_PARSE) == 0 || strcmp(err.code, CLAW_E_INVALID) == 0 ||
+                   strcmp(err.code, CLAW_E_NOT_FOUND) == 0
+               ? CLAW_EXIT_USAGE : CLAW_EXIT_FAILURE;
 }
 
 int main(int argc, char **argv)
@@ -186,9 +237,13 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &c);
     if (rc == 0 && optind >= argc)
         rc = usage_error("%s", "no command given");
-    if (rc == 0 && strcmp(argv[optind], "run") != 0)
+    else if (rc == 0 && strcmp(argv[optind], "daemon") == 0)
+        rc = run_daemon(&c, argc - optind, argv + optind);
+    else if (rc == 0 && strcmp(argv[optind], "route") == 0)
+        rc = run_policy(&c, "route", argc - optind - 1, argv + optind + 1);
+    else if (rc == 0 && strcmp(argv[optind], "run") != 0)
         rc = usage_error("unknown command \"%s\"", argv[optind]);
-    if (rc == 0) {
+    else if (rc == 0) {
         int first = optind + 1;
         optind = 0; /* restart getopt on the words after "run" */
         argv[first - 1] = argv[0];
@@ -197,7 +252,7 @@ int main(int argc, char **argv)
         if (rc == 0 && at >= argc)
             rc = usage_error("%s", "run: no policy given (e.g. clawengine run policies/status.lua)");
         if (rc == 0)
-            rc = run_policy(&c, argc - at, argv + at);
+            rc = run_policy(&c, NULL, argc - at, argv + at);
     }
     claw_cancel_close(&g_cancel);
     curl_global_cleanup();

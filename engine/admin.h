@@ -1,0 +1,47 @@
+/* The daemon's admin protocol: one JSON object a line over a unix socket, one JSON
+ * line in answer (docs/proxy.md). The parser is strict and total, so that a
+ * malformed command gets an error and changes nothing (it is fuzzed). */
+#ifndef CLAW_ADMIN_H
+#define CLAW_ADMIN_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "cancel.h"
+#include "err.h"
+
+#define CLAW_ADMIN_MAX_LINE (64 * 1024)
+
+typedef enum {
+    CLAW_ADMIN_LIST,
+    CLAW_ADMIN_CREATE, /* route, listen, port, container */
+    CLAW_ADMIN_DELETE, /* route */
+    CLAW_ADMIN_ADD,    /* route, container, weight (-1: unset) */
+    CLAW_ADMIN_WEIGHT, /* route, weights, sticky (-1: unset) */
+    CLAW_ADMIN_SWITCH, /* route, container */
+    CLAW_ADMIN_DRAIN,  /* route, container, timeout (< 0: the daemon's default) */
+    CLAW_ADMIN_REMOVE, /* route, container */
+} claw_admin_op;
+
+typedef struct claw_admin_req {
+    claw_admin_op op;
+    char route[128];
+    char container[128];
+    int weight, port, sticky;
+    double timeout;
+    cJSON *weights; /* {"name": percent}, owned */
+    cJSON *listen;  /* ["addr", ...], owned */
+} claw_admin_req;
+
+int claw_admin_parse(const char *line, size_t len, claw_admin_req *r, claw_err *err);
+void claw_admin_req_free(claw_admin_req *r);
+
+/* The client side: sends req, waits for the answer line (at most timeout seconds,
+ * 0 for none), returns the parsed answer. An answer {"ok":false,"error":...}
+ * becomes an error whose code is the answer's "code" (default "invalid"). */
+int claw_admin_call(const char *socket_path, const cJSON *req, double timeout,
+                    const claw_cancel *cancel, cJSON **answer, claw_err *err);
+/* $CLAWENGINE_ADMIN, else /run/clawengine/admin.sock. */
+const char *claw_admin_default_path(void);
+
+#endif

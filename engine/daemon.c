@@ -1,0 +1,816 @@
+#define _GNU_SOURCE
+#include "daemon.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "atomic.h"
+#include "buf.h"
+#include "clock.h"
+#include "docker.h"
+#include "health.h"
+#include "paths.h"
+#include "proxy.h"
+#include "yamltree.h"
+
+/* ---- config ---- */
+
+typedef struct cfg_route {
+    char name[128];
+    cJSON *listen; /* array of strings */
+    char container[128];
+    int port, sticky;
+} cfg_route;
+
+typedef struct config {
+    char admin[108];
+    char state[4096];
+    char log[4096];
+    double drain_timeout, idle_timeout;
+    cfg_route *routes;
+    int nroutes;
+} config;
+
+static void config_free(config *c)
+{
+    for (int i = 0; i < c->nroutes; i++)
+        cJSON_Delete(c->routes[i].listen);
+    free(c->routes);
+    memset(c, 0, sizeof *c);
+}
+
+static int bad(claw_err *err, const char *file, const char *where, const char *what)
+{
+    return claw_fail(err, CLAW_E_INVALID, 0, "%s: %s: %s", file, where, what);
+}
+
+static int only_keys(const cJSON *o, const char *const *keys, const char *file,
+                     const char *where, claw_err *err)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, o) {
+        int known = 0;
+        for (const char *const *k = keys; *k; k++)
+            known |= strcmp(*k, e->string) == 0;
+        if (!known) {
+            char what[300];
+            snprintf(what, sizeof what, "unknown key \"%.200s\"", e->string);
+            return bad(err, file, where, what);
+        }
+    }
+    return 0;
+}
+
+static int seconds(const cJSON *v, double dflt, double *out)
+{
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0)
+        return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int parse_route(const cJSON *r, cfg_route *out, const char *file, claw_err *err)
+{
+    static const char *const keys[] = { "listen", "container", "port", "sticky", NULL };
+    char where[200];
+    snprintf(where, sizeof where, "routes.%.120s", r->string);
+    if (!cJSON_IsObject(r))
+        return bad(err, file, where, "must be a mapping with listen, container and port");
+    if (only_keys(r, keys, file, where, err) != 0)
+        return -1;
+    snprintf(out->name, sizeof out->name, "%s", r->string);
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(r, "listen");
+    out->listen = cJSON_IsString(l) ? cJSON_CreateStringArray((const char *[]){ l->valuestring }, 1)
+                                    : cJSON_Duplicate(l, 1);
+    const cJSON *e;
+    int ok = cJSON_IsArray(out->listen) && cJSON_GetArraySize(out->listen) > 0;
+    cJSON_ArrayForEach(e, out->listen) ok &= cJSON_IsString(e);
+    if (!ok)
+        return bad(err, file, strcat(where, ".listen"), "must be an address or a list of addresses");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "container");
+    if (!cJSON_IsString(c) || !*c->valuestring || strlen(c->valuestring) >= sizeof out->container)
+        return bad(err, file, strcat(where, ".container"), "must be the name of a container");
+    snprintf(out->container, sizeof out->container, "%s", c->valuestring);
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "port");
+    if (!cJSON_IsNumber(p) || p->valuedouble != floor(p->valuedouble) || p->valuedouble < 1 ||
+        p->valuedouble > 65535)
+        return bad(err, file, strcat(where, ".port"), "must be a port number from 1 to 65535");
+    out->port = (int)p->valuedouble;
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(r, "sticky");
+    if (s && !cJSON_IsBool(s))
+        return bad(err, file, strcat(where, ".sticky"), "must be true or false");
+    out->sticky = cJSON_IsTrue(s);
+    for (cJSON *a = out->listen->child; a; a = a->next) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        claw_err aerr;
+        if (claw_parse_addr(a->valuestring, &ss, &len, &aerr) != 0)
+            return bad(err, file, strcat(where, ".listen"), aerr.message);
+    }
+    return 0;
+}
+
+static int str_field(const cJSON *root, const char *key, char *out, size_t size,
+                     const char *file, claw_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) >= size)
+        return bad(err, file, key, "must be a path");
+    snprintf(out, size, "%s", v->valuestring);
+    return 0;
+}
+
+static int load_config(const char *path, config *c, claw_err *err)
+{
+    static const char *const keys[] = { "admin", "state", "log", "drain_timeout",
+                                        "idle_timeout", "routes", NULL };
+    memset(c, 0, sizeof *c);
+    cJSON *root = claw_yaml_load(path, err);
+    if (!root)
+        return -1;
+    char statedir[4000];
+    snprintf(c->admin, sizeof c->admin, "%s", claw_admin_default_path());
+    snprintf(c->state, sizeof c->state, "%s/routes.json", claw_state_dir(statedir, sizeof statedir));
+    int rc = -1;
+    const cJSON *routes = cJSON_GetObjectItemCaseSensitive(root, "routes");
+    if (!cJSON_IsObject(root))
+        bad(err, path, "top level", "must be a mapping");
+    else if (only_keys(root, keys, path, "top level", err) != 0)
+        ;
+    else if (str_field(root, "admin", c->admin, sizeof c->admin, path, err) != 0 ||
+             str_field(root, "state", c->state, sizeof c->state, path, err) != 0 ||
+             str_field(root, "log", c->log, sizeof c->log, path, err) != 0)
+        ;
+    else if (seconds(cJSON_GetObjectItem(root, "drain_timeout"), 30, &c->drain_timeout) != 0)
+        bad(err, path, "drain_timeout", "must be seconds");
+    else if (seconds(cJSON_GetObjectItem(root, "idle_timeout"), 600, &c->idle_timeout) != 0)
+        bad(err, path, "idle_timeout", "must be seconds");
+    else if (!cJSON_IsObject(routes))
+        bad(err, path, "routes", "must be a mapping of route names to routes");
+    else {
+        c->routes = calloc((size_t)cJSON_GetArraySize(routes) + 1, sizeof *c->routes);
+        rc = 0;
+        for (const cJSON *r = routes->child; r && rc == 0; r = r->next)
+            rc = parse_route(r, &c->routes[c->nroutes++], path, err);
+    }
+    cJSON_Delete(root);
+    if (rc != 0)
+        config_free(c);
+    return rc;
+}
+
+int claw_daemon_check(const char *config_path, claw_err *err)
+{
+    config c;
+    if (load_config(config_path, &c, err) != 0)
+        return -1;
+    config_free(&c);
+    return 0;
+}
+
+/* ---- the daemon ---- */
+
+typedef struct daemon daemon_t;
+
+typedef struct admin_client {
+    claw_watch w;
+    int fd;
+    claw_buf in;
+    daemon_t *d;
+    struct drain_ticket *waiting; /* a drain whose answer this client awaits */
+    struct admin_client *next;
+} admin_client;
+
+typedef struct drain_ticket {
+    admin_client *client; /* NULL once the client went away */
+} drain_ticket;
+
+struct daemon {
+    config cfg;
+    const char *config_path;
+    claw_proxy *p;
+    claw_docker *docker;
+    claw_cancel cancel;
+    claw_log *log;
+    cJSON *ports; /* route name -> container port */
+    int admin_fd, sig_fd;
+    claw_watch admin_w, sig_w;
+    admin_client *clients;
+    int stop, terminating;
+    double term_deadline;
+};
+
+/* The backend address of a container for a route's port, from Docker. */
+static int resolve(daemon_t *d, const char *container, int port, struct sockaddr_storage *ss,
+                   socklen_t *len, claw_err *err)
+{
+    char host[256], addr[300];
+    int p = 0;
+    if (claw_docker_address(d->docker, container, port, NULL, host, sizeof host, &p, err) != 0)
+        return -1;
+    snprintf(addr, sizeof addr, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, p);
+    return claw_parse_addr(addr, ss, len, err);
+}
+
+static int route_port(const daemon_t *d, const char *route)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(d->ports, route);
+    return cJSON_IsNumber(p) ? p->valueint : 0;
+}
+
+static int add_backend(daemon_t *d, const char *route, const char *container, int weight,
+                       claw_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (resolve(d, container, route_port(d, route), &ss, &len, err) != 0)
+        return -1;
+    return claw_proxy_backend(d->p, route, container, (struct sockaddr *)&ss, len, weight, err);
+}
+
+/* What survives a restart: every route with its listeners, port and backends. */
+static void persist(daemon_t *d)
+{
+    cJSON *routes = claw_proxy_list(d->p);
+    cJSON *r;
+    cJSON_ArrayForEach(r, routes) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(r, "name"));
+        cJSON_AddNumberToObject(r, "port", route_port(d, name));
+        cJSON *b;
+        cJSON_ArrayForEach(b, cJSON_GetObjectItem(r, "backends")) {
+            static const char *const counters[] = { "active", "total", "connect_failures",
+                "resets", "bytes_in", "bytes_out", "address" };
+            for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
+                cJSON_DeleteItemFromObject(b, counters[i]);
+        }
+        cJSON_DeleteItemFromObject(r, "no_backend");
+    }
+    cJSON *state = cJSON_CreateObject();
+    cJSON_AddNumberToObject(state, "version", 1);
+    cJSON_AddItemToObject(state, "routes", routes);
+    char *text = cJSON_Print(state);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", d->cfg.state);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = 0;
+    claw_err err;
+    if (!text || (slash && claw_make_dirs(dir, &err) != 0) ||
+        claw_write_atomic(d->cfg.state, text, strlen(text), &err) != 0)
+        claw_log_printf(d->log, CLAW_LOG_ERROR, "cannot save route state to %s: %s",
+                        d->cfg.state, text ? err.message : "out of memory");
+    free(text);
+    cJSON_Delete(state);
+}
+
+static const cJSON *state_route(const cJSON *state, const char *name)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(state, "routes")) {
+        const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "name"));
+        if (n && strcmp(n, name) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static void restore_backends(daemon_t *d, const char *route, const cJSON *sr,
+                             const char *dflt_container)
+{
+    const cJSON *b;
+    int n = 0;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItem(sr, "backends")) {
+        const char *c = cJSON_GetStringValue(cJSON_GetObjectItem(b, "container"));
+        const cJSON *w = cJSON_GetObjectItem(b, "weight");
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(b, "state"));
+        claw_err err;
+        if (!c || add_backend(d, route, c, cJSON_IsNumber(w) ? w->valueint : 0, &err) != 0) {
+            claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s", route,
+                            c ? c : "?", c ? err.message : "no container name in the state");
+            continue;
+        }
+        n++;
+        if (st && strcmp(st, "draining") == 0)
+            claw_proxy_drain(d->p, route, c, 0, NULL, NULL, &err);
+    }
+    claw_err err;
+    if (n == 0 && dflt_container && add_backend(d, route, dflt_container, 100, &err) != 0)
+        claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s", route,
+                        dflt_container, err.message);
+}
+
+static int listen_list(const cJSON *arr, const char **out, int max)
+{
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr) {
+        if (n < max && cJSON_IsString(e))
+            out[n++] = e->valuestring;
+    }
+    return n;
+}
+
+static int setup_route(daemon_t *d, const char *name, const cJSON *listen, int port, int sticky,
+                       claw_err *err)
+{
+    const char *addrs[16];
+    int n = listen_list(listen, addrs, 16);
+    if (claw_proxy_route(d->p, name, addrs, n, sticky, err) != 0)
+        return -1;
+    cJSON_DeleteItemFromObject(d->ports, name);
+    cJSON_AddNumberToObject(d->ports, name, port);
+    return 0;
+}
+
+/* Routes from the config, then routes only the state knows (made with `create`). */
+static int setup_routes(daemon_t *d, const cJSON *state, claw_err *err)
+{
+    for (int i = 0; i < d->cfg.nroutes; i++) {
+        cfg_route *r = &d->cfg.routes[i];
+        if (setup_route(d, r->name, r->listen, r->port, r->sticky, err) != 0)
+            return -1;
+        restore_backends(d, r->name, state_route(state, r->name), r->container);
+    }
+    const cJSON *sr;
+    cJSON_ArrayForEach(sr, cJSON_GetObjectItem(state, "routes")) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(sr, "name"));
+        const cJSON *port = cJSON_GetObjectItem(sr, "port");
+        if (!name || !cJSON_IsNumber(port) || cJSON_GetObjectItem(d->ports, name))
+            continue;
+        claw_err rerr;
+        if (setup_route(d, name, cJSON_GetObjectItem(sr, "listen"), port->valueint,
+                        cJSON_IsTrue(cJSON_GetObjectItem(sr, "sticky")), &rerr) != 0) {
+            claw_log_printf(d->log, CLAW_LOG_WARN, "route %s left out: %s", name, rerr.message);
+            continue;
+        }
+        restore_backends(d, name, sr, NULL);
+    }
+    return 0;
+}
+
+static cJSON *read_state(daemon_t *d)
+{
+    FILE *f = fopen(d->cfg.state, "rb");
+    if (!f)
+        return NULL;
+    claw_buf b;
+    claw_buf_init(&b);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        claw_buf_add(&b, chunk, n);
+    fclose(f);
+    cJSON *s = b.data ? cJSON_Parse(b.data) : NULL;
+    if (!s)
+        claw_log_printf(d->log, CLAW_LOG_WARN, "route state %s is unreadable; starting from the config",
+                        d->cfg.state);
+    claw_buf_free(&b);
+    return s;
+}
+
+/* ---- admin socket ---- */
+
+static void client_close(daemon_t *d, admin_client *c)
+{
+    if (c->waiting)
+        c->waiting->client = NULL; /* the drain goes on; nobody hears its end */
+    admin_client **cp = &d->clients;
+    while (*cp && *cp != c)
+        cp = &(*cp)->next;
+    if (*cp)
+        *cp = c->next;
+    claw_proxy_unwatch(d->p, c->fd);
+    close(c->fd);
+    c->fd = -1;
+    claw_buf_free(&c->in);
+    claw_proxy_defer_free(d->p, c);
+}
+
+static void reply(admin_client *c, cJSON *answer)
+{
+    char *text = cJSON_PrintUnformatted(answer);
+    cJSON_Delete(answer);
+    if (!text)
+        return;
+    size_t len = strlen(text), off = 0;
+    text[len] = '\n'; /* replaces the NUL: the line ends with a newline */
+    while (off <= len) {
+        ssize_t n = send(c->fd, text + off, len + 1 - off, MSG_NOSIGNAL);
+        if (n < 0 && errno != EINTR && errno != EAGAIN)
+            break;
+        if (n > 0)
+            off += (size_t)n;
+    }
+    free(text);
+}
+
+static cJSON *ok_answer(void)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddBoolToObject(a, "ok", 1);
+    return a;
+}
+
+static cJSON *error_answer(const claw_err *e)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddBoolToObject(a, "ok", 0);
+    cJSON_AddStringToObject(a, "code", e->code);
+    cJSON_AddStringToObject(a, "error", e->message);
+    return a;
+}
+
+static void on_drained(void *ud, int forced)
+{
+    drain_ticket *t = ud;
+    if (t->client) {
+        cJSON *a = ok_answer();
+        cJSON_AddNumberToObject(a, "forced", forced);
+        t->client->waiting = NULL;
+        reply(t->client, a);
+        persist(t->client->d);
+    }
+    free(t);
+}
+
+static cJSON *op_list(daemon_t *d)
+{
+    cJSON *routes = claw_proxy_list(d->p);
+    cJSON *r;
+    cJSON_ArrayForEach(r, routes)
+        cJSON_AddNumberToObject(r, "port", route_port(d, cJSON_GetObjectItem(r, "name")->valuestring));
+    cJSON *a = ok_answer();
+    cJSON_AddItemToObject(a, "routes", routes);
+    return a;
+}
+
+static int op_create(daemon_t *d, const claw_admin_req *r, claw_err *err)
+{
+    if (cJSON_GetObjectItem(d->ports, r->route))
+        return claw_fail(err, CLAW_E_CONFLICT, 0, "route \"%s\" exists already", r->route);
+    if (setup_route(d, r->route, r->listen, r->port, r->sticky > 0, err) != 0)
+        return -1;
+    if (add_backend(d, r->route, r->container, 100, err) != 0) {
+        claw_proxy_route_remove(d->p, r->route, NULL);
+        cJSON_DeleteItemFromObject(d->ports, r->route);
+        return -1;
+    }
+    return 0;
+}
+
+static int op_weight(daemon_t *d, const claw_admin_req *r, claw_err *err)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, r->weights) { /* all or nothing */
+        if (!claw_proxy_has_backend(d->p, r->route, e->string))
+            return claw_fail(err, CLAW_E_NOT_FOUND, 0, "route \"%s\" has no backend \"%s\"",
+                             r->route, e->string);
+    }
+    cJSON_ArrayForEach(e, r->weights)
+        claw_proxy_weight(d->p, r->route, e->string, e->valueint, err);
+    return r->sticky >= 0 ? claw_proxy_sticky(d->p, r->route, r->sticky, err) : 0;
+}
+
+static int known_route(daemon_t *d, const char *route, claw_err *err)
+{
+    return cJSON_GetObjectItem(d->ports, route)
+               ? 0 : claw_fail(err, CLAW_E_NOT_FOUND, 0, "no route \"%s\"", route);
+}
+
+/* Carries out one command. NULL: the answer comes later (a drain). */
+static cJSON *execute(daemon_t *d, admin_client *c, const claw_admin_req *r)
+{
+    claw_err err = { 0 };
+    int rc = 0;
+    switch (r->op) {
+    case CLAW_ADMIN_LIST:
+        return op_list(d);
+    case CLAW_ADMIN_CREATE:
+        rc = op_create(d, r, &err);
+        break;
+    case CLAW_ADMIN_DELETE:
+        rc = claw_proxy_route_remove(d->p, r->route, &err);
+        if (rc == 0)
+            cJSON_DeleteItemFromObject(d->ports, r->route);
+        break;
+    case CLAW_ADMIN_ADD:
+        rc = known_route(d, r->route, &err);
+        if (rc == 0) {
+            /* The first backend of a route serves it; later ones stand by. */
+            int w = r->weight >= 0 ? r->weight : claw_proxy_backend_count(d->p, r->route) ? 0 : 100;
+            rc = add_backend(d, r->route, r->container, w, &err);
+        }
+        break;
+    case CLAW_ADMIN_WEIGHT:
+        rc = op_weight(d, r, &err);
+        break;
+    case CLAW_ADMIN_SWITCH:
+        rc = known_route(d, r->route, &err);
+        if (rc == 0 && !claw_proxy_has_backend(d->p, r->route, r->container))
+            rc = add_backend(d, r->route, r->container, 0, &err);
+        if (rc == 0)
+            rc = claw_proxy_switch(d->p, r->route, r->container, &err);
+        break;
+    case CLAW_ADMIN_DRAIN: {
+        drain_ticket *t = calloc(1, sizeof *t);
+        t->client = c;
+        rc = claw_proxy_drain(d->p, r->route, r->container,
+                              r->timeout >= 0 ? r->timeout : d->cfg.drain_timeout, on_drained, t, &err);
+        if (rc != 0) {
+            free(t);
+            break;
+        }
+        c->waiting = t;
+        persist(d);
+        return NULL;
+    }
+    case CLAW_ADMIN_REMOVE:
+        rc = claw_proxy_backend_remove(d->p, r->route, r->container, &err);
+        break;
+    }
+    if (rc != 0)
+        return error_answer(&err);
+    persist(d);
+    claw_log_printf(d->log, CLAW_LOG_INFO, "admin: %s %s %s done",
+                    r->op == CLAW_ADMIN_SWITCH ? "switch" : "change", r->route, r->container);
+    return ok_answer();
+}
+
+static void on_client(claw_watch *w, unsigned events)
+{
+    admin_client *c = (admin_client *)w;
+    daemon_t *d = c->d;
+    if (c->fd < 0)
+        return;
+    char buf[4096];
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    if (n <= 0) {
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            client_close(d, c);
+        return;
+    }
+    (void)events;
+    claw_buf_add(&c->in, buf, (size_t)n);
+    char *nl;
+    while (!c->waiting && c->in.data && (nl = memchr(c->in.data, '\n', c->in.len))) {
+        claw_admin_req r;
+        claw_err err;
+        cJSON *answer;
+        if (claw_admin_parse(c->in.data, (size_t)(nl - c->in.data), &r, &err) != 0) {
+            answer = error_answer(&err);
+        } else {
+            answer = execute(d, c, &r);
+            claw_admin_req_free(&r);
+        }
+        claw_buf_drop(&c->in, (size_t)(nl - c->in.data) + 1);
+        if (answer)
+            reply(c, answer);
+    }
+    if (c->in.len > CLAW_ADMIN_MAX_LINE) {
+        claw_err err;
+        claw_fail(&err, CLAW_E_INVALID, 0, "admin: command longer than %d bytes", CLAW_ADMIN_MAX_LINE);
+        reply(c, error_answer(&err));
+        client_close(d, c);
+    }
+}
+
+static void on_admin(claw_watch *w, unsigned events)
+{
+    daemon_t *d = (daemon_t *)((char *)w - offsetof(daemon_t, admin_w));
+    (void)events;
+    int fd = accept4(d->admin_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    admin_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    *c = (admin_client){ .w.on_event = on_client, .fd = fd, .d = d, .next = d->clients };
+    d->clients = c;
+    claw_proxy_watch(d->p, fd, EPOLLIN, &c->w);
+}
+
+static int open_admin(daemon_t *d, claw_err *err)
+{
+    const char *path = d->cfg.admin;
+    char dir[sizeof d->cfg.admin];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        if (claw_make_dirs(dir, err) != 0)
+            return -1;
+    }
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* A socket file left by a daemon that died is in the way; a live one is not. */
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+        close(fd);
+        return claw_fail(err, CLAW_E_CONFLICT, 0,
+                         "another clawengine daemon answers on %s", path);
+    }
+    unlink(path);
+    mode_t old = umask(0177); /* the socket is born 0600 */
+    int rc = fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0;
+    umask(old);
+    if (rc) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return claw_fail_errno(err, e, "cannot listen on the admin socket %s", path);
+    }
+    d->admin_fd = fd;
+    d->admin_w.on_event = on_admin;
+    return claw_proxy_watch(d->p, fd, EPOLLIN, &d->admin_w);
+}
+
+/* ---- signals ---- */
+
+static void reload(daemon_t *d)
+{
+    config fresh;
+    claw_err err;
+    if (load_config(d->config_path, &fresh, &err) != 0) {
+        claw_log_printf(d->log, CLAW_LOG_ERROR, "reload refused, keeping the running config: %s",
+                        err.message);
+        return;
+    }
+    for (int i = 0; i < d->cfg.nroutes; i++) { /* routes taken out of the config */
+        int kept = 0;
+        for (int j = 0; j < fresh.nroutes; j++)
+            kept |= strcmp(d->cfg.routes[i].name, fresh.routes[j].name) == 0;
+        if (!kept && claw_proxy_route_remove(d->p, d->cfg.routes[i].name, &err) == 0)
+            cJSON_DeleteItemFromObject(d->ports, d->cfg.routes[i].name);
+    }
+    for (int j = 0; j < fresh.nroutes; j++) {
+        cfg_route *r = &fresh.routes[j];
+        int known = cJSON_GetObjectItem(d->ports, r->name) != NULL;
+        if (setup_route(d, r->name, r->listen, r->port, r->sticky, &err) != 0)
+            claw_log_printf(d->log, CLAW_LOG_ERROR, "reload: %s", err.message);
+        else if (!known)
+            restore_backends(d, r->name, NULL, r->container);
+    }
+    config_free(&d->cfg);
+    d->cfg = fresh;
+    persist(d);
+    claw_log_printf(d->log, CLAW_LOG_INFO, "config reloaded from %s", d->config_path);
+}
+
+static void on_signal_fd(claw_watch *w, unsigned events)
+{
+    daemon_t *d = (daemon_t *)((char *)w - offsetof(daemon_t, sig_w));
+    struct signalfd_siginfo si;
+    (void)events;
+    while (read(d->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+            reload(d);
+        } else if (!d->terminating) {
+            d->terminating = 1;
+            d->term_deadline = claw_clock_monotonic() + d->cfg.drain_timeout;
+            claw_proxy_stop_listening(d->p);
+            claw_log_printf(d->log, CLAW_LOG_INFO, "stopping: %d connection(s) to finish",
+                            claw_proxy_connections(d->p));
+        } else {
+            d->stop = 1; /* a second signal: stop now */
+        }
+    }
+}
+
+static int open_signals(daemon_t *d, claw_err *err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (d->sig_fd < 0)
+        return claw_fail_errno(err, errno, "signalfd");
+    d->sig_w.on_event = on_signal_fd;
+    return claw_proxy_watch(d->p, d->sig_fd, EPOLLIN, &d->sig_w);
+}
+
+static FILE *open_log(daemon_t *d, claw_err *err)
+{
+    if (!d->cfg.log[0])
+        return NULL;
+    FILE *f = fopen(d->cfg.log, "a");
+    if (!f)
+        claw_fail_errno(err, errno, "cannot open the log file %s", d->cfg.log);
+    return f;
+}
+
+/* Two descriptors per proxied connection: take all the soft limit can give. */
+static void raise_fd_limit(daemon_t *d)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096)
+        claw_log_printf(d->log, CLAW_LOG_WARN,
+                        "only %ld file descriptors: about %ld connections at once",
+                        (long)rl.rlim_cur, (long)rl.rlim_cur / 2);
+}
+
+static int start(daemon_t *d, const char *docker_host, claw_err *err)
+{
+    raise_fd_limit(d);
+    if (claw_cancel_init(&d->cancel) != 0)
+        return claw_fail_errno(err, errno, "pipe");
+    if (!(d->docker = claw_docker_new(docker_host, &d->cancel, err)))
+        return -1;
+    if (!(d->p = claw_proxy_new(d->log, d->cfg.idle_timeout)))
+        return claw_fail_errno(err, errno, "epoll_create1");
+    d->ports = cJSON_CreateObject();
+    if (open_signals(d, err) != 0 || open_admin(d, err) != 0)
+        return -1;
+    cJSON *state = read_state(d);
+    int rc = setup_routes(d, state, err);
+    cJSON_Delete(state);
+    if (rc != 0)
+        return -1;
+    persist(d);
+    return 0;
+}
+
+static void finish(daemon_t *d)
+{
+    while (d->clients)
+        client_close(d, d->clients);
+    if (d->admin_fd > 0) {
+        close(d->admin_fd);
+        unlink(d->cfg.admin);
+    }
+    if (d->sig_fd > 0)
+        close(d->sig_fd);
+    claw_proxy_free(d->p);
+    claw_docker_free(d->docker);
+    claw_cancel_close(&d->cancel);
+    cJSON_Delete(d->ports);
+    config_free(&d->cfg);
+}
+
+int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *log,
+                    claw_err *err)
+{
+    daemon_t d = { .config_path = config_path, .log = log, .admin_fd = -1, .sig_fd = -1 };
+    if (load_config(config_path, &d.cfg, err) != 0)
+        return -1;
+    FILE *logfile = open_log(&d, err);
+    if (d.cfg.log[0] && !logfile) {
+        config_free(&d.cfg);
+        return -1;
+    }
+    claw_log flog = *log;
+    if (logfile) {
+        flog.human = logfile;
+        flog.tty = 0;
+        d.log = &flog;
+    }
+    int rc = start(&d, docker_host, err);
+    if (rc == 0) {
+        claw_log_printf(d.log, CLAW_LOG_INFO,
+                        "features: epoll (level-triggered), SO_REUSEPORT, accept4, TCP_NODELAY; "
+                        "bytes copied through one 64 KiB buffer (no splice: for request-sized "
+                        "messages two read/write calls beat four splice calls and a pipe)");
+        claw_log_printf(d.log, CLAW_LOG_INFO, "serving %d route(s); admin socket %s",
+                        d.cfg.nroutes, d.cfg.admin);
+    }
+    while (rc == 0 && !d.stop) {
+        rc = claw_proxy_step(d.p, d.terminating ? 0.1 : -1, err);
+        if (d.terminating && (claw_proxy_connections(d.p) == 0 ||
+                              claw_clock_monotonic() >= d.term_deadline))
+            d.stop = 1;
+    }
+    if (d.terminating)
+        claw_log_printf(d.log, CLAW_LOG_INFO, "stopped; %d connection(s) cut at the deadline",
+                        d.p ? claw_proxy_connections(d.p) : 0);
+    finish(&d);
+    if (logfile)
+        fclose(logfile);
+    return rc;
+}

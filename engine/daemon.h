@@ -1,0 +1,17 @@
+/* `clawengine daemon`: owns the published ports (the traffic switch), answers the
+ * admin socket, keeps route state across restarts. It must never die because a
+ * command or a backend failed. */
+#ifndef CLAW_DAEMON_H
+#define CLAW_DAEMON_H
+
+#include "err.h"
+#include "log.h"
+
+/* Runs in the foreground until SIGTERM or SIGINT (which the caller has blocked, so
+ * that the daemon reads them from a signalfd). Returns 0 after a clean stop. */
+int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *log,
+                    claw_err *err);
+/* Loads and checks the config only (`clawengine daemon --check`). */
+int claw_daemon_check(const char *config_path, claw_err *err);
+
+#endif

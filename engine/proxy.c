@@ -1,0 +1,954 @@
+#define _GNU_SOURCE
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+#define MAX_BACKENDS 64
+#define SCRATCH (64 * 1024)
+#define READS_PER_EVENT 4
+#define CONNECT_TIMEOUT 3.0 /* seconds for a backend to accept, before the next is tried */
+#define DOWN_FOR 2.0        /* after a failed connect, new connections avoid it this long */
+
+struct proxy_conn;
+
+/* One socket of a connection and the bytes it still has to send. */
+typedef struct side {
+    claw_watch w;
+    int fd;
+    unsigned want;        /* the epoll events asked for now */
+    struct proxy_conn *c;
+    char *buf;            /* bytes read from the other side, not yet written here */
+    size_t len, off;
+    int rd_eof;           /* this socket said EOF */
+    int wr_shut;          /* we shut down writing here */
+} side;
+
+typedef struct backend {
+    char name[256];
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int weight;
+    claw_backend_state state;
+    double drain_deadline; /* monotonic, while draining with a caller waiting */
+    claw_drain_done done;
+    void *done_ud;
+    double down_until;     /* monotonic: avoided after a failed connect until then */
+    long long active, total, connect_failures, resets, bytes_in, bytes_out;
+} backend;
+
+typedef struct listener {
+    claw_watch w;
+    int fd;
+    char addr[128];
+    struct route *rt;
+    claw_proxy *p;
+    struct listener *next;
+} listener;
+
+typedef struct route {
+    char name[128];
+    listener *listeners;
+    backend *slot[MAX_BACKENDS];
+    int sticky;
+    long long no_backend; /* connections refused because no backend could take them */
+    struct route *next;
+} route;
+
+typedef struct proxy_conn {
+    side cli, srv;
+    route *rt;
+    backend *be;
+    uint64_t tried;       /* slots already tried for this connection */
+    int connecting;
+    double last;          /* monotonic time of the last traffic, or of the connect */
+    uint32_t client_hash; /* for sticky routes */
+    claw_proxy *p;
+    int closed;           /* freed at the end of the loop pass: events may still name it */
+    struct proxy_conn *prev, *next;
+} proxy_conn;
+
+struct claw_proxy {
+    int epfd;
+    route *routes;
+    proxy_conn *conns;
+    int nconns;
+    int draining;         /* drains with a caller waiting */
+    double idle_timeout;
+    double now;
+    double next_sweep;
+    uint64_t rng;
+    const claw_log *log;
+    void **dead;          /* freed at the end of the loop pass (see claw_proxy_defer_free) */
+    size_t ndead, capdead;
+    char scratch[SCRATCH];
+};
+
+void claw_proxy_defer_free(claw_proxy *p, void *ptr)
+{
+    if (p->ndead == p->capdead) {
+        size_t cap = p->capdead ? p->capdead * 2 : 64;
+        void **d = realloc(p->dead, cap * sizeof *d);
+        if (!d)
+            abort(); /* cannot keep the loop safe without it */
+        p->dead = d;
+        p->capdead = cap;
+    }
+    p->dead[p->ndead++] = ptr;
+}
+
+static void free_dead(claw_proxy *p)
+{
+    for (size_t i = 0; i < p->ndead; i++)
+        free(p->dead[i]);
+    p->ndead = 0;
+}
+
+/* ---- addresses ---- */
+
+int claw_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, claw_err *err)
+{
+    char host[256];
+    const char *port;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof host)
+            return claw_fail(err, CLAW_E_INVALID, 0, "invalid address \"%s\" (want [v6]:port)", s);
+        snprintf(host, sizeof host, "%.*s", (int)(end - s - 1), s + 1);
+        port = end + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof host)
+            return claw_fail(err, CLAW_E_INVALID, 0, "invalid address \"%s\" (want host:port)", s);
+        snprintf(host, sizeof host, "%.*s", (int)(colon - s), s);
+        port = colon + 1;
+    }
+    char *end;
+    long pn = strtol(port, &end, 10);
+    if (!*port || *end || pn < 1 || pn > 65535)
+        return claw_fail(err, CLAW_E_INVALID, 0, "invalid port in address \"%s\"", s);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+    if (rc != 0 || !ai)
+        return claw_fail(err, CLAW_E_INVALID, 0, "cannot resolve \"%s\": %s", s, gai_strerror(rc));
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+void claw_format_addr(const struct sockaddr *sa, char *buf, size_t size)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        snprintf(buf, size, "%s:%d", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+        snprintf(buf, size, "[%s]:%d", host, port);
+    } else {
+        snprintf(buf, size, "?");
+    }
+}
+
+/* ---- the loop ---- */
+
+static int set_want(claw_proxy *p, side *s, unsigned want)
+{
+    if (s->want == want)
+        return 0;
+    struct epoll_event ev = { .events = want, .data.ptr = &s->w };
+    s->want = want;
+    return epoll_ctl(p->epfd, EPOLL_CTL_MOD, s->fd, &ev);
+}
+
+int claw_proxy_watch(claw_proxy *p, int fd, unsigned events, claw_watch *w)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = w };
+    return epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void claw_proxy_unwatch(claw_proxy *p, int fd)
+{
+    epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static uint64_t next_random(claw_proxy *p)
+{
+    uint64_t x = p->rng; /* xorshift64: cheap and good enough to spread connections */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return p->rng = x;
+}
+
+/* ---- connections ---- */
+
+static void conn_close(claw_proxy *p, proxy_conn *c)
+{
+    side *sides[2] = { &c->cli, &c->srv };
+    for (int i = 0; i < 2; i++) {
+        if (sides[i]->fd >= 0) {
+            epoll_ctl(p->epfd, EPOLL_CTL_DEL, sides[i]->fd, NULL);
+            close(sides[i]->fd);
+        }
+        free(sides[i]->buf);
+    }
+    if (c->be)
+        c->be->active--;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        p->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    p->nconns--;
+    c->closed = 1;
+    claw_proxy_defer_free(p, c);
+}
+
+static int usable(const claw_proxy *p, const backend *b, uint64_t tried, int i, int allow_down)
+{
+    return b && b->state == CLAW_BACKEND_ACTIVE && !(tried >> i & 1) &&
+           (allow_down || b->down_until <= p->now);
+}
+
+/* Picks a backend for a new connection: by weight among active backends not yet
+ * tried and not recently failing; when every weight is 0, any active one (a route
+ * never refuses while a backend is up); backends that just failed come last. -1 when
+ * none is left. */
+static int pick_from(claw_proxy *p, route *rt, uint64_t tried, uint32_t hash, int allow_down)
+{
+    long sum = 0;
+    int any = -1;
+    for (int i = 0; i < MAX_BACKENDS; i++) {
+        backend *b = rt->slot[i];
+        if (!usable(p, b, tried, i, allow_down))
+            continue;
+        sum += b->weight;
+        if (any < 0)
+            any = i;
+    }
+    if (sum == 0)
+        return any;
+    long r = (long)((rt->sticky ? hash : next_random(p)) % (uint64_t)sum);
+    for (int i = 0; i < MAX_BACKENDS; i++) {
+        backend *b = rt->slot[i];
+        if (!usable(p, b, tried, i, allow_down))
+            continue;
+        if (r < b->weight)
+            return i;
+        r -= b->weight;
+    }
+    return any;
+}
+
+static int pick(claw_proxy *p, route *rt, uint64_t tried, uint32_t hash)
+{
+    int i = pick_from(p, rt, tried, hash, 0);
+    return i >= 0 ? i : pick_from(p, rt, tried, hash, 1);
+}
+
+static void attempt_failed(claw_proxy *p, backend *b)
+{
+    b->connect_failures++;
+    b->active--;
+    b->down_until = p->now + DOWN_FOR;
+}
+
+static void on_side(claw_watch *w, unsigned events);
+
+/* Starts a connection attempt to the next backend; closes the client when none is
+ * left. Returns 0 when an attempt is under way. */
+static int try_connect(claw_proxy *p, proxy_conn *c)
+{
+    for (;;) {
+        int i = pick(p, c->rt, c->tried, c->client_hash);
+        if (i < 0) {
+            c->rt->no_backend++;
+            conn_close(p, c);
+            return -1;
+        }
+        c->tried |= (uint64_t)1 << i;
+        backend *b = c->rt->slot[i];
+        int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            conn_close(p, c);
+            return -1;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        b->total++;
+        b->active++;
+        c->be = b;
+        if (connect(fd, (struct sockaddr *)&b->addr, b->addrlen) == 0 || errno == EINPROGRESS) {
+            c->srv.fd = fd;
+            c->srv.want = EPOLLOUT;
+            c->connecting = 1;
+            c->last = p->now;
+            struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &c->srv.w };
+            epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+            return 0;
+        }
+        attempt_failed(p, b); /* refused at once: try the next backend */
+        c->be = NULL;
+        close(fd);
+    }
+}
+
+/* The attempt under way failed (refused, unreachable, or too slow): next backend. */
+static void retry(claw_proxy *p, proxy_conn *c)
+{
+    attempt_failed(p, c->be);
+    c->be = NULL;
+    epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->srv.fd, NULL);
+    close(c->srv.fd);
+    c->srv.fd = -1;
+    try_connect(p, c);
+}
+
+static void connected(claw_proxy *p, proxy_conn *c)
+{
+    int soerr = 0;
+    socklen_t l = sizeof soerr;
+    getsockopt(c->srv.fd, SOL_SOCKET, SO_ERROR, &soerr, &l);
+    if (soerr) {
+        retry(p, c);
+        return;
+    }
+    c->connecting = 0;
+    set_want(p, &c->srv, EPOLLIN | EPOLLRDHUP);
+    set_want(p, &c->cli, EPOLLIN | EPOLLRDHUP);
+}
+
+static int finished(const proxy_conn *c)
+{
+    return c->cli.rd_eof && c->srv.rd_eof && !c->cli.buf && !c->srv.buf;
+}
+
+/* `to` has sent everything it held: read from `from` again, or pass its EOF on. */
+static void drained_side(claw_proxy *p, side *from, side *to)
+{
+    set_want(p, to, to->want & ~(unsigned)EPOLLOUT);
+    if (from->rd_eof) {
+        if (!to->wr_shut) {
+            shutdown(to->fd, SHUT_WR);
+            to->wr_shut = 1;
+        }
+    } else {
+        set_want(p, from, from->want | EPOLLIN);
+    }
+}
+
+/* Writes what `to` holds; -1 when the connection is to be closed. */
+static int flush(claw_proxy *p, side *from, side *to)
+{
+    while (to->off < to->len) {
+        ssize_t n = write(to->fd, to->buf + to->off, to->len - to->off);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        to->off += (size_t)n;
+    }
+    free(to->buf);
+    to->buf = NULL;
+    to->len = to->off = 0;
+    drained_side(p, from, to);
+    return 0;
+}
+
+static void count(proxy_conn *c, side *from, size_t n)
+{
+    if (from == &c->cli)
+        c->be->bytes_in += (long long)n;
+    else
+        c->be->bytes_out += (long long)n;
+}
+
+/* Moves bytes from `from` to `to` through the scratch buffer; what `to` cannot take
+ * now is kept and reading from `from` stops until it is written. */
+static int pump(claw_proxy *p, proxy_conn *c, side *from, side *to)
+{
+    for (int i = 0; i < READS_PER_EVENT; i++) {
+        ssize_t n = read(from->fd, p->scratch, SCRATCH);
+        if (n == 0) {
+            from->rd_eof = 1;
+            set_want(p, from, from->want & ~(unsigned)(EPOLLIN | EPOLLRDHUP));
+            if (!to->buf && !to->wr_shut) {
+                shutdown(to->fd, SHUT_WR);
+                to->wr_shut = 1;
+            }
+            return 0;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return 0;
+            if (from == &c->srv)
+                c->be->resets++;
+            return -1;
+        }
+        count(c, from, (size_t)n);
+        ssize_t w = write(to->fd, p->scratch, (size_t)n);
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        size_t done = w > 0 ? (size_t)w : 0;
+        if (done < (size_t)n) {
+            to->buf = malloc((size_t)n - done);
+            if (!to->buf)
+                return -1;
+            memcpy(to->buf, p->scratch + done, (size_t)n - done);
+            to->len = (size_t)n - done;
+            to->off = 0;
+            set_want(p, from, from->want & ~(unsigned)EPOLLIN);
+            set_want(p, to, to->want | EPOLLOUT);
+            return 0;
+        }
+        if ((size_t)n < SCRATCH)
+            return 0; /* the socket is most likely empty now */
+    }
+    return 0;
+}
+
+static void on_side(claw_watch *w, unsigned events)
+{
+    side *s = (side *)w;
+    proxy_conn *c = s->c;
+    claw_proxy *p = c->p;
+    if (c->closed)
+        return;
+    if (c->connecting) {
+        connected(p, c);
+        return;
+    }
+    side *other = s == &c->cli ? &c->srv : &c->cli;
+    c->last = p->now;
+    int rc = 0;
+    if (events & EPOLLOUT)
+        rc = flush(p, other, s);
+    if (rc == 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && !s->rd_eof && !other->buf)
+        rc = pump(p, c, s, other);
+    if (rc == 0 && (events & EPOLLERR) && !(events & EPOLLIN)) {
+        if (s == &c->srv)
+            c->be->resets++;
+        rc = -1;
+    }
+    if (rc != 0 || finished(c))
+        conn_close(p, c);
+}
+
+static uint32_t hash_addr(const struct sockaddr_storage *ss)
+{
+    const unsigned char *b;
+    size_t n;
+    if (ss->ss_family == AF_INET) {
+        b = (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+        n = 4;
+    } else {
+        b = (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+        n = 16;
+    }
+    uint32_t h = 2166136261u; /* FNV-1a over the client's address, not its port */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static void accept_one(claw_proxy *p, listener *l, int fd, const struct sockaddr_storage *peer)
+{
+    proxy_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->p = p;
+    c->rt = l->rt;
+    c->last = p->now;
+    c->client_hash = hash_addr(peer);
+    c->cli = (side){ .w.on_event = on_side, .fd = fd, .c = c };
+    c->srv = (side){ .w.on_event = on_side, .fd = -1, .c = c };
+    c->next = p->conns;
+    if (p->conns)
+        p->conns->prev = c;
+    p->conns = c;
+    p->nconns++;
+    /* The client is not read until a backend accepted: its first bytes wait in the
+     * kernel, so a refused backend can be replaced by another without loss. */
+    struct epoll_event ev = { .events = 0, .data.ptr = &c->cli.w };
+    epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+    try_connect(p, c);
+}
+
+static void on_listener(claw_watch *w, unsigned events)
+{
+    listener *l = (listener *)w;
+    (void)events;
+    if (l->fd < 0)
+        return; /* closed earlier in this pass */
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                claw_log_printf(l->p->log, CLAW_LOG_WARN, "route %s: out of file descriptors",
+                                l->rt->name);
+            return;
+        }
+        accept_one(l->p, l, fd, &peer);
+    }
+}
+
+/* ---- routes, listeners, backends ---- */
+
+static route *find_route(const claw_proxy *p, const char *name)
+{
+    for (route *r = p->routes; r; r = r->next)
+        if (strcmp(r->name, name) == 0)
+            return r;
+    return NULL;
+}
+
+static int find_slot(const route *r, const char *name)
+{
+    for (int i = 0; i < MAX_BACKENDS; i++)
+        if (r->slot[i] && strcmp(r->slot[i]->name, name) == 0)
+            return i;
+    return -1;
+}
+
+static route *need_route(const claw_proxy *p, const char *name, claw_err *err)
+{
+    route *r = find_route(p, name);
+    if (!r)
+        claw_fail(err, CLAW_E_NOT_FOUND, 0, "no route \"%s\"", name);
+    return r;
+}
+
+static backend *need_backend(const claw_proxy *p, const char *rname, const char *name,
+                             claw_err *err)
+{
+    route *r = need_route(p, rname, err);
+    int i = r ? find_slot(r, name) : -1;
+    if (r && i < 0)
+        claw_fail(err, CLAW_E_NOT_FOUND, 0, "route \"%s\" has no backend \"%s\"", rname, name);
+    return i < 0 ? NULL : r->slot[i];
+}
+
+static int open_listener(claw_proxy *p, route *r, const char *addr, claw_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (claw_parse_addr(addr, &ss, &len, err) != 0)
+        return -1;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        if (ss.ss_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return claw_fail_errno(err, e, "route %s: cannot listen on %s", r->name, addr);
+    }
+    listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        close(fd);
+        return claw_fail(err, CLAW_E_IO, 0, "out of memory");
+    }
+    *l = (listener){ .w.on_event = on_listener, .fd = fd, .rt = r, .p = p, .next = r->listeners };
+    snprintf(l->addr, sizeof l->addr, "%s", addr);
+    r->listeners = l;
+    return claw_proxy_watch(p, fd, EPOLLIN, &l->w);
+}
+
+static void close_listener(claw_proxy *p, listener *l)
+{
+    claw_proxy_unwatch(p, l->fd);
+    close(l->fd);
+    l->fd = -1;
+    claw_proxy_defer_free(p, l);
+}
+
+/* Listens on exactly `listen`: new addresses are opened, gone ones closed. */
+static int sync_listeners(claw_proxy *p, route *r, const char *const *listen, int n,
+                          claw_err *err)
+{
+    for (listener **lp = &r->listeners; *lp;) {
+        int keep = 0;
+        for (int i = 0; i < n; i++)
+            keep |= strcmp((*lp)->addr, listen[i]) == 0;
+        if (keep) {
+            lp = &(*lp)->next;
+        } else {
+            listener *gone = *lp;
+            *lp = gone->next;
+            close_listener(p, gone);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int have = 0;
+        for (listener *l = r->listeners; l; l = l->next)
+            have |= strcmp(l->addr, listen[i]) == 0;
+        if (!have && open_listener(p, r, listen[i], err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int claw_proxy_route(claw_proxy *p, const char *name, const char *const *listen, int n,
+                     int sticky, claw_err *err)
+{
+    route *r = find_route(p, name);
+    int fresh = !r;
+    if (fresh) {
+        if (!(r = calloc(1, sizeof *r)))
+            return claw_fail(err, CLAW_E_IO, 0, "out of memory");
+        snprintf(r->name, sizeof r->name, "%s", name);
+    }
+    r->sticky = sticky;
+    if (sync_listeners(p, r, listen, n, err) != 0) {
+        if (fresh) {
+            while (r->listeners) {
+                listener *l = r->listeners;
+                r->listeners = l->next;
+                close_listener(p, l);
+            }
+            free(r);
+        }
+        return -1;
+    }
+    if (fresh) {
+        r->next = p->routes;
+        p->routes = r;
+    }
+    return 0;
+}
+
+static void close_backend_conns(claw_proxy *p, const backend *b, int *closed)
+{
+    for (proxy_conn *c = p->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->be == b) {
+            conn_close(p, c);
+            if (closed)
+                (*closed)++;
+        }
+    }
+}
+
+static void free_backend(claw_proxy *p, route *r, int i)
+{
+    backend *b = r->slot[i];
+    close_backend_conns(p, b, NULL);
+    if (b->done) {
+        p->draining--;
+        b->done(b->done_ud, 0);
+    }
+    free(b);
+    r->slot[i] = NULL;
+}
+
+int claw_proxy_route_remove(claw_proxy *p, const char *name, claw_err *err)
+{
+    route **rp = &p->routes;
+    while (*rp && strcmp((*rp)->name, name) != 0)
+        rp = &(*rp)->next;
+    if (!*rp)
+        return claw_fail(err, CLAW_E_NOT_FOUND, 0, "no route \"%s\"", name);
+    route *r = *rp;
+    *rp = r->next;
+    sync_listeners(p, r, NULL, 0, err);
+    for (int i = 0; i < MAX_BACKENDS; i++)
+        if (r->slot[i])
+            free_backend(p, r, i);
+    free(r);
+    return 0;
+}
+
+void claw_proxy_stop_listening(claw_proxy *p)
+{
+    for (route *r = p->routes; r; r = r->next)
+        sync_listeners(p, r, NULL, 0, NULL);
+}
+
+int claw_proxy_backend(claw_proxy *p, const char *rname, const char *name,
+                       const struct sockaddr *addr, socklen_t len, int weight, claw_err *err)
+{
+    route *r = need_route(p, rname, err);
+    if (!r)
+        return -1;
+    if (weight < 0 || weight > 100)
+        return claw_fail(err, CLAW_E_INVALID, 0, "weight %d is not from 0 to 100", weight);
+    int i = find_slot(r, name);
+    if (i < 0) {
+        for (i = 0; i < MAX_BACKENDS && r->slot[i]; i++)
+            ;
+        if (i == MAX_BACKENDS)
+            return claw_fail(err, CLAW_E_INVALID, 0, "route \"%s\" has %d backends already",
+                             rname, MAX_BACKENDS);
+        if (!(r->slot[i] = calloc(1, sizeof(backend))))
+            return claw_fail(err, CLAW_E_IO, 0, "out of memory");
+        snprintf(r->slot[i]->name, sizeof r->slot[i]->name, "%s", name);
+    }
+    backend *b = r->slot[i];
+    memcpy(&b->addr, addr, len);
+    b->addrlen = len;
+    b->weight = weight;
+    b->state = CLAW_BACKEND_ACTIVE; /* (re)adding a drained backend puts it back */
+    return 0;
+}
+
+int claw_proxy_weight(claw_proxy *p, const char *route_name, const char *name, int weight,
+                      claw_err *err)
+{
+    backend *b = need_backend(p, route_name, name, err);
+    if (!b)
+        return -1;
+    if (weight < 0 || weight > 100)
+        return claw_fail(err, CLAW_E_INVALID, 0, "weight %d is not from 0 to 100", weight);
+    b->weight = weight;
+    return 0;
+}
+
+int claw_proxy_sticky(claw_proxy *p, const char *route_name, int sticky, claw_err *err)
+{
+    route *r = need_route(p, route_name, err);
+    if (!r)
+        return -1;
+    r->sticky = sticky;
+    return 0;
+}
+
+int claw_proxy_switch(claw_proxy *p, const char *route_name, const char *name, claw_err *err)
+{
+    backend *b = need_backend(p, route_name, name, err);
+    if (!b)
+        return -1;
+    route *r = find_route(p, route_name);
+    for (int i = 0; i < MAX_BACKENDS; i++)
+        if (r->slot[i])
+            r->slot[i]->weight = 0;
+    b->weight = 100;
+    b->state = CLAW_BACKEND_ACTIVE;
+    return 0;
+}
+
+int claw_proxy_drain(claw_proxy *p, const char *route_name, const char *name, double timeout,
+                     claw_drain_done done, void *ud, claw_err *err)
+{
+    backend *b = need_backend(p, route_name, name, err);
+    if (!b)
+        return -1;
+    if (b->done)
+        return claw_fail(err, CLAW_E_CONFLICT, 0, "backend \"%s\" of route \"%s\" is draining already",
+                         name, route_name);
+    b->state = CLAW_BACKEND_DRAINING;
+    b->done = done;
+    b->done_ud = ud;
+    b->drain_deadline = claw_clock_monotonic() + (timeout > 0 ? timeout : 0);
+    if (done)
+        p->draining++;
+    return 0;
+}
+
+int claw_proxy_backend_remove(claw_proxy *p, const char *route_name, const char *name,
+                              claw_err *err)
+{
+    route *r = need_route(p, route_name, err);
+    int i = r ? find_slot(r, name) : -1;
+    if (r && i < 0)
+        return claw_fail(err, CLAW_E_NOT_FOUND, 0, "route \"%s\" has no backend \"%s\"",
+                         route_name, name);
+    if (!r)
+        return -1;
+    free_backend(p, r, i);
+    return 0;
+}
+
+int claw_proxy_has_backend(const claw_proxy *p, const char *route_name, const char *name)
+{
+    const route *r = find_route(p, route_name);
+    return r && find_slot(r, name) >= 0;
+}
+
+int claw_proxy_backend_count(const claw_proxy *p, const char *route_name)
+{
+    const route *r = find_route(p, route_name);
+    int n = 0;
+    for (int i = 0; r && i < MAX_BACKENDS; i++)
+        n += r->slot[i] != NULL;
+    return n;
+}
+
+static cJSON *backend_json(const backend *b)
+{
+    cJSON *o = cJSON_CreateObject();
+    char addr[160];
+    claw_format_addr((const struct sockaddr *)&b->addr, addr, sizeof addr);
+    cJSON_AddStringToObject(o, "container", b->name);
+    cJSON_AddStringToObject(o, "address", addr);
+    cJSON_AddNumberToObject(o, "weight", b->weight);
+    cJSON_AddStringToObject(o, "state", b->state == CLAW_BACKEND_DRAINING ? "draining"
+                                        : b->weight > 0 ? "active" : "standby");
+    cJSON_AddNumberToObject(o, "active", (double)b->active);
+    cJSON_AddNumberToObject(o, "total", (double)b->total);
+    cJSON_AddNumberToObject(o, "connect_failures", (double)b->connect_failures);
+    cJSON_AddNumberToObject(o, "resets", (double)b->resets);
+    cJSON_AddNumberToObject(o, "bytes_in", (double)b->bytes_in);
+    cJSON_AddNumberToObject(o, "bytes_out", (double)b->bytes_out);
+    return o;
+}
+
+cJSON *claw_proxy_list(const claw_proxy *p)
+{
+    cJSON *routes = cJSON_CreateArray();
+    for (const route *r = p->routes; r; r = r->next) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", r->name);
+        cJSON *listen = cJSON_AddArrayToObject(o, "listen");
+        for (const listener *l = r->listeners; l; l = l->next)
+            cJSON_AddItemToArray(listen, cJSON_CreateString(l->addr));
+        cJSON_AddBoolToObject(o, "sticky", r->sticky);
+        cJSON_AddNumberToObject(o, "no_backend", (double)r->no_backend);
+        cJSON *bs = cJSON_AddArrayToObject(o, "backends");
+        for (int i = 0; i < MAX_BACKENDS; i++)
+            if (r->slot[i])
+                cJSON_AddItemToArray(bs, backend_json(r->slot[i]));
+        cJSON_AddItemToArray(routes, o);
+    }
+    return routes;
+}
+
+int claw_proxy_connections(const claw_proxy *p)
+{
+    return p->nconns;
+}
+
+/* ---- time-driven work: idle connections and drains ---- */
+
+/* Once a second: backends too slow to accept, and connections idle too long. */
+static void sweep(claw_proxy *p)
+{
+    for (proxy_conn *c = p->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->connecting && p->now - c->last > CONNECT_TIMEOUT)
+            retry(p, c);
+        else if (!c->connecting && p->idle_timeout > 0 && p->now - c->last > p->idle_timeout)
+            conn_close(p, c);
+    }
+}
+
+static void check_drains(claw_proxy *p)
+{
+    for (route *r = p->routes; r && p->draining; r = r->next) {
+        for (int i = 0; i < MAX_BACKENDS; i++) {
+            backend *b = r->slot[i];
+            if (!b || !b->done)
+                continue;
+            int forced = 0;
+            if (b->active > 0 && p->now >= b->drain_deadline)
+                close_backend_conns(p, b, &forced);
+            if (b->active == 0) {
+                claw_drain_done done = b->done;
+                b->done = NULL;
+                p->draining--;
+                done(b->done_ud, forced);
+            }
+        }
+    }
+}
+
+int claw_proxy_step(claw_proxy *p, double wait, claw_err *err)
+{
+    p->now = claw_clock_monotonic();
+    if (wait < 0)
+        wait = 1e9; /* no deadline of the caller's */
+    /* Wake up only for work that is due: drains are checked every 50 ms, connections
+     * once a second while there are any, and nothing at all when there is neither. */
+    if (p->draining && wait > 0.05)
+        wait = 0.05;
+    if (p->nconns && wait > p->next_sweep - p->now)
+        wait = p->next_sweep - p->now > 0 ? p->next_sweep - p->now : 0;
+    struct epoll_event evs[256];
+    int n = epoll_wait(p->epfd, evs, 256, wait >= 1e8 ? -1 : (int)(wait * 1000 + 0.999));
+    if (n < 0 && errno != EINTR)
+        return claw_fail_errno(err, errno, "epoll_wait");
+    p->now = claw_clock_monotonic();
+    for (int i = 0; i < n; i++) {
+        claw_watch *w = evs[i].data.ptr;
+        w->on_event(w, evs[i].events);
+    }
+    if (p->draining)
+        check_drains(p);
+    if (p->now >= p->next_sweep) {
+        sweep(p);
+        p->next_sweep = p->now + 1;
+    }
+    free_dead(p);
+    return 0;
+}
+
+int claw_proxy_run(claw_proxy *p, volatile int *stop, claw_err *err)
+{
+    while (!*stop)
+        if (claw_proxy_step(p, -1, err) != 0)
+            return -1;
+    return 0;
+}
+
+claw_proxy *claw_proxy_new(const claw_log *log, double idle_timeout)
+{
+    claw_proxy *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (p->epfd < 0) {
+        free(p);
+        return NULL;
+    }
+    p->log = log;
+    p->idle_timeout = idle_timeout;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    p->rng = (uint64_t)ts.tv_nsec * 2654435761u + (uint64_t)getpid() + 1;
+    return p;
+}
+
+void claw_proxy_free(claw_proxy *p)
+{
+    if (!p)
+        return;
+    while (p->routes)
+        claw_proxy_route_remove(p, p->routes->name, NULL);
+    while (p->conns)
+        conn_close(p, p->conns);
+    free_dead(p);
+    free(p->dead);
+    close(p->epfd);
+    free(p);
+}

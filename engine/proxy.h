@@ -1,0 +1,73 @@
+/* The traffic switch: routes that listen on addresses and forward each TCP connection
+ * to one backend, chosen by weight. Single-threaded, epoll-driven; connections are
+ * spliced through a shared scratch buffer, and bytes are held per connection only
+ * while the other side cannot take them (then reading stops: backpressure).
+ * Backends are addresses here; which container they are is the daemon's business. */
+#ifndef CLAW_PROXY_H
+#define CLAW_PROXY_H
+
+#include <cjson/cJSON.h>
+#include <sys/socket.h>
+
+#include "err.h"
+#include "log.h"
+
+typedef struct claw_proxy claw_proxy;
+
+/* Something the loop watches: the first member of every watched object. */
+typedef struct claw_watch {
+    void (*on_event)(struct claw_watch *w, unsigned events);
+} claw_watch;
+
+typedef enum { CLAW_BACKEND_ACTIVE, CLAW_BACKEND_DRAINING } claw_backend_state;
+
+/* Called once when a drain ends: forced = connections closed at the deadline. */
+typedef void (*claw_drain_done)(void *ud, int forced);
+
+claw_proxy *claw_proxy_new(const claw_log *log, double idle_timeout);
+void claw_proxy_free(claw_proxy *p);
+
+/* Extra file descriptors (the admin socket, a signalfd) join the same loop. */
+int claw_proxy_watch(claw_proxy *p, int fd, unsigned events, claw_watch *w);
+void claw_proxy_unwatch(claw_proxy *p, int fd);
+/* Frees ptr after the current loop pass: an object whose fd had events in this pass
+ * must stay readable until they are handled (they see it closed and skip). */
+void claw_proxy_defer_free(claw_proxy *p, void *ptr);
+
+/* Routes. listen: "host:port" or "[v6]:port" strings. Listening sockets use
+ * SO_REUSEPORT, so a new daemon can bind while the old one still serves. */
+int claw_proxy_route(claw_proxy *p, const char *name, const char *const *listen, int n,
+                     int sticky, claw_err *err);
+int claw_proxy_route_remove(claw_proxy *p, const char *name, claw_err *err);
+/* Closes every listener (no new connections); existing ones go on. */
+void claw_proxy_stop_listening(claw_proxy *p);
+
+/* Backends, named by the caller (a container name). */
+int claw_proxy_backend(claw_proxy *p, const char *route, const char *name,
+                       const struct sockaddr *addr, socklen_t len, int weight, claw_err *err);
+int claw_proxy_weight(claw_proxy *p, const char *route, const char *name, int weight,
+                      claw_err *err);
+int claw_proxy_sticky(claw_proxy *p, const char *route, int sticky, claw_err *err);
+/* weight 100 to name, 0 to every other backend of the route. */
+int claw_proxy_switch(claw_proxy *p, const char *route, const char *name, claw_err *err);
+int claw_proxy_drain(claw_proxy *p, const char *route, const char *name, double timeout,
+                     claw_drain_done done, void *ud, claw_err *err);
+int claw_proxy_backend_remove(claw_proxy *p, const char *route, const char *name,
+                              claw_err *err);
+int claw_proxy_has_backend(const claw_proxy *p, const char *route, const char *name);
+int claw_proxy_backend_count(const claw_proxy *p, const char *route);
+
+/* {"routes":[{"name","listen","sticky","backends":[{...counters}]}]} */
+cJSON *claw_proxy_list(const claw_proxy *p);
+int claw_proxy_connections(const claw_proxy *p);
+
+/* Runs the loop until *stop is set (checked after every wake-up). */
+int claw_proxy_run(claw_proxy *p, volatile int *stop, claw_err *err);
+/* One pass of the loop, waiting at most `wait` seconds. */
+int claw_proxy_step(claw_proxy *p, double wait, claw_err *err);
+
+/* "host:port" (IPv4, [IPv6], or a name resolved once) into a socket address. */
+int claw_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, claw_err *err);
+void claw_format_addr(const struct sockaddr *sa, char *buf, size_t size);
+
+#endif
