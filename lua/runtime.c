@@ -12,8 +12,8 @@ static const luaL_Reg modules[] = {
     { "claw.docker", luaopen_claw_docker }, { "claw.json", luaopen_claw_json },
     { "claw.yaml", luaopen_claw_yaml },     { "claw.backup", luaopen_claw_backup },
     { "claw.log", luaopen_claw_log },       { "claw.time", luaopen_claw_time },
-    { "claw.engine", luaopen_claw_engine }, { "claw.health", luaopen_claw_health },
-    { NULL, NULL },
+    { "claw.engine", luaopen_claw_engine }, { "claw.route", luaopen_claw_route },
+    { "claw.health", luaopen_claw_health }, { NULL, NULL },
 };
 
 /* Source only, never bytecode: load, loadfile and dofile are pinned to text mode,

@@ -1,0 +1,109 @@
+-- `clawengine route ...`: shows and changes the daemon's routes (claw.route).
+local args = require "claw.args"
+local engine = require "claw.engine"
+local fmt = require "claw.fmt"
+local json = require "claw.json"
+local route = require "claw.route"
+
+local usage = [[clawengine route COMMAND [ARGS] [--admin PATH]
+
+Commands:
+  list [--json]                          routes, backends, state and counters
+  create ROUTE --listen ADDR... --port PORT --container NAME [--sticky]
+  delete ROUTE
+  add ROUTE CONTAINER [--weight PERCENT] a backend (standby unless it is the first)
+  weight ROUTE CONTAINER=PERCENT... [--sticky | --no-sticky]
+  switch ROUTE CONTAINER                 every new connection to CONTAINER
+  drain ROUTE CONTAINER [--timeout S]    no new connections; wait for the open ones
+  remove ROUTE CONTAINER]]
+
+local spec = {
+  usage = usage,
+  options = {
+    { "admin", value = "PATH", help = "the daemon's admin socket" },
+    { "json", help = "list: print JSON" },
+    { "listen", value = "ADDR", list = true, help = "create: an address to listen on" },
+    { "port", value = "PORT", number = true, help = "create: the containers' port" },
+    { "container", value = "NAME", help = "create: the container serving the route" },
+    { "weight", value = "PERCENT", number = true, help = "add: its share of new connections" },
+    { "timeout", value = "SECONDS", number = true, help = "drain: the deadline" },
+    { "sticky", help = "keep a client address on one backend" },
+    { "no-sticky", help = "spread a client's connections" },
+  },
+}
+local opts, words = args.parse(arg, spec)
+local cmd = table.remove(words, 1)
+local o = { admin = opts.admin }
+
+local function need(n, what)
+  if #words ~= n then args.fail(spec, "route %s: expected %s", cmd, what) end
+end
+
+local function print_list(routes)
+  if opts.json or engine.json then
+    io.write(json.encode(routes), "\n")
+    return
+  end
+  local rows = {}
+  for _, r in ipairs(routes) do
+    if #r.backends == 0 then
+      rows[#rows + 1] = { r.name, table.concat(r.listen, ","), "-", "-", "-", "-", "0", "0", "0", "0", "0", "0" }
+    end
+    for _, b in ipairs(r.backends) do
+      rows[#rows + 1] = { r.name, table.concat(r.listen, ","), b.container, b.address,
+        tostring(b.weight), b.state, tostring(b.active), tostring(b.total),
+        tostring(b.connect_failures), tostring(b.resets), tostring(b.bytes_in), tostring(b.bytes_out) }
+    end
+  end
+  io.write(fmt.table({ "ROUTE", "LISTEN", "BACKEND", "ADDRESS", "WEIGHT", "STATE", "ACTIVE",
+    "TOTAL", "FAILED", "RESETS", "BYTES_IN", "BYTES_OUT" }, rows))
+end
+
+local result, err
+if cmd == "list" then
+  need(0, "no arguments")
+  result, err = route.list(o)
+  if result then print_list(result) end
+elseif cmd == "create" then
+  need(1, "ROUTE")
+  if #opts.listen == 0 or not opts.port or not opts.container then
+    args.fail(spec, "route create: --listen, --port and --container are required")
+  end
+  result, err = route.create(words[1], { listen = opts.listen, port = opts.port,
+    container = opts.container, sticky = opts.sticky or false, admin = opts.admin })
+elseif cmd == "delete" then
+  need(1, "ROUTE")
+  result, err = route.delete(words[1], o)
+elseif cmd == "add" then
+  need(2, "ROUTE CONTAINER")
+  result, err = route.add(words[1], words[2], { weight = opts.weight, admin = opts.admin })
+elseif cmd == "weight" then
+  if #words < 2 then args.fail(spec, "route weight: expected ROUTE CONTAINER=PERCENT...") end
+  local weights = {}
+  for i = 2, #words do
+    local name, pct = words[i]:match("^([^=]+)=(%d+)$")
+    if not name then args.fail(spec, "route weight: %q is not CONTAINER=PERCENT", words[i]) end
+    weights[name] = tonumber(pct)
+  end
+  local sticky
+  if opts.sticky then sticky = true elseif opts.no_sticky then sticky = false end
+  result, err = route.weight(words[1], weights, { sticky = sticky, admin = opts.admin })
+elseif cmd == "switch" or cmd == "remove" then
+  need(2, "ROUTE CONTAINER")
+  result, err = route[cmd](words[1], words[2], o)
+elseif cmd == "drain" then
+  need(2, "ROUTE CONTAINER")
+  result, err = route.drain(words[1], words[2], { timeout = opts.timeout, admin = opts.admin })
+  if result and result > 0 then
+    io.stderr:write(string.format("%d connection(s) closed at the deadline\n", result))
+  end
+elseif cmd == nil then
+  args.fail(spec, "route: no command given")
+else
+  args.fail(spec, "route: unknown command %q", cmd)
+end
+
+if err then
+  io.stderr:write("clawengine: route ", cmd, ": ", err.message, "\n")
+  return err.code == "unreachable" and 4 or 1
+end

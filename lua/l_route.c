@@ -1,0 +1,158 @@
+/* require "claw.route": the daemon's routes, through its admin socket
+ * (engine/admin.c). Options: { admin = "/path/admin.sock" } on every call, else
+ * $CLAWENGINE_ADMIN, else /run/clawengine/admin.sock. */
+#include <string.h>
+
+#include "admin.h"
+#include "lclaw.h"
+
+/* Sends req (consumed) and pushes the answer's `field` (or true), or nil, err. */
+static int call(lua_State *L, int opts, cJSON *req, const char *field, double timeout)
+{
+    const char *path = claw_optstrfield(L, opts, "admin", claw_admin_default_path());
+    cJSON *answer = NULL;
+    claw_err e;
+    int rc = claw_admin_call(path, req, timeout, claw_rt_get(L)->cancel, &answer, &e);
+    cJSON_Delete(req);
+    if (rc != 0)
+        return claw_pusherror(L, &e);
+    const cJSON *v = field ? cJSON_GetObjectItem(answer, field) : NULL;
+    if (v)
+        claw_pushjson(L, v);
+    else
+        lua_pushboolean(L, 1);
+    cJSON_Delete(answer);
+    return 1;
+}
+
+static cJSON *request(const char *op, const char *route, const char *container)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "op", op);
+    if (route)
+        cJSON_AddStringToObject(r, "route", route);
+    if (container)
+        cJSON_AddStringToObject(r, "container", container);
+    return r;
+}
+
+/* In dry-run a change is logged, not made. */
+static int dry(lua_State *L, const char *what, const char *route, const char *container)
+{
+    if (!claw_dry(L, "%s %s%s%s on the daemon", what, container ? container : "",
+                  container ? " of route " : "route ", route))
+        return 0;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_list(lua_State *L)
+{
+    claw_checkopts(L, 1);
+    return call(L, 1, request("list", NULL, NULL), "routes", 30);
+}
+
+static int l_create(lua_State *L)
+{
+    const char *route = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    const char *container = claw_optstrfield(L, 2, "container", NULL);
+    double port = claw_optnumfield(L, 2, "port", 0);
+    int sticky = claw_optboolfield(L, 2, "sticky", 0);
+    if (!container)
+        luaL_argerror(L, 2, "field 'container' is required");
+    if (lua_getfield(L, 2, "listen") == LUA_TSTRING) {
+        lua_createtable(L, 1, 0);
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 1);
+    } else if (!lua_istable(L, -1)) {
+        luaL_argerror(L, 2, "field 'listen' must be an address or a list of addresses");
+    }
+    cJSON *listen = claw_checkjson(L, lua_gettop(L));
+    if (dry(L, "create", route, NULL)) {
+        cJSON_Delete(listen);
+        return 1;
+    }
+    cJSON *r = request("create", route, container);
+    cJSON_AddItemToObject(r, "listen", listen);
+    cJSON_AddNumberToObject(r, "port", port);
+    cJSON_AddBoolToObject(r, "sticky", sticky);
+    return call(L, 2, r, NULL, 30);
+}
+
+static int l_delete(lua_State *L)
+{
+    const char *route = luaL_checkstring(L, 1);
+    claw_checkopts(L, 2);
+    return dry(L, "delete", route, NULL) ? 1 : call(L, 2, request("delete", route, NULL), NULL, 30);
+}
+
+static int l_add(lua_State *L)
+{
+    const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
+    claw_checkopts(L, 3);
+    double weight = claw_optnumfield(L, 3, "weight", -1);
+    if (dry(L, "add", route, container))
+        return 1;
+    cJSON *r = request("add", route, container);
+    if (weight >= 0)
+        cJSON_AddNumberToObject(r, "weight", weight);
+    return call(L, 3, r, NULL, 30);
+}
+
+static int l_weight(lua_State *L)
+{
+    const char *route = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    claw_checkopts(L, 3);
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        if (lua_type(L, -2) != LUA_TSTRING || !lua_isinteger(L, -1))
+            luaL_argerror(L, 2, "must map container names to integer percentages");
+        lua_pop(L, 1);
+    }
+    int sticky = lua_type(L, 3) == LUA_TTABLE ? claw_optboolfield(L, 3, "sticky", -1) : -1;
+    if (dry(L, "set weights of", route, NULL))
+        return 1;
+    cJSON *r = request("weight", route, NULL);
+    cJSON_AddItemToObject(r, "weights", claw_checkjson(L, 2));
+    if (sticky >= 0)
+        cJSON_AddBoolToObject(r, "sticky", sticky);
+    return call(L, 3, r, NULL, 30);
+}
+
+static int simple(lua_State *L, const char *op)
+{
+    const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
+    claw_checkopts(L, 3);
+    return dry(L, op, route, container) ? 1 : call(L, 3, request(op, route, container), NULL, 30);
+}
+
+static int l_switch(lua_State *L) { return simple(L, "switch"); }
+static int l_remove(lua_State *L) { return simple(L, "remove"); }
+
+static int l_drain(lua_State *L)
+{
+    const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
+    claw_checkopts(L, 3);
+    double timeout = claw_optnumfield(L, 3, "timeout", -1);
+    if (dry(L, "drain", route, container))
+        return 1;
+    cJSON *r = request("drain", route, container);
+    if (timeout >= 0)
+        cJSON_AddNumberToObject(r, "timeout", timeout);
+    /* The answer comes when the drain ends: allow for the daemon's own default. */
+    return call(L, 3, r, "forced", timeout >= 0 ? timeout + 30 : 0);
+}
+
+static const luaL_Reg funcs[] = {
+    { "list", l_list },     { "create", l_create }, { "delete", l_delete },
+    { "add", l_add },       { "weight", l_weight }, { "switch", l_switch },
+    { "drain", l_drain },   { "remove", l_remove }, { NULL, NULL },
+};
+
+int luaopen_claw_route(lua_State *L)
+{
+    luaL_newlib(L, funcs);
+    return 1;
+}
