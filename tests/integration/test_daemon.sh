@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# The traffic switch under load: switches, drains, dying and refusing backends, many
+# connections, clients that never read, half-closes, idle timeouts, the admin
+# protocol, restarts and config errors. Load goes to 127.0.0.1 only, bounded in time.
+source "$(dirname "$0")/lib.sh"
+NET="python3 $HERE/netclient.py"
+PORT=28910
+export CLAWENGINE_ADMIN=$T/admin.sock
+
+teardown() {
+  [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+  cleanup_containers claw-it-d
+}
+trap teardown EXIT
+cleanup_containers claw-it-d
+for c in a b; do docker run -d --name claw-it-d-$c -e APP_VERSION=$c clawtest/gateway:v1 >/dev/null; done
+for c in a b; do
+  for _ in $(seq 1 50); do [ "$(docker inspect -f '{{.State.Health.Status}}' claw-it-d-$c)" = healthy ] && break; sleep 0.1; done
+done
+
+write_config() {
+  cat >"$T/daemon.yml" <<YML
+admin: $T/admin.sock
+state: $T/state/routes.json
+drain_timeout: 5
+idle_timeout: ${IDLE:-600}
+routes:
+  gw:
+    listen: [ "127.0.0.1:$PORT" ]
+    container: claw-it-d-a
+    port: 18789
+YML
+}
+
+start_daemon() {
+  "$CLAW" daemon --config "$T/daemon.yml" >>"$T/daemon.log" 2>&1 &
+  dpid=$!
+  for _ in $(seq 1 100); do [ -S "$T/admin.sock" ] && curl -s -o /dev/null "http://127.0.0.1:$PORT/" && return 0; sleep 0.05; done
+  echo "the daemon did not start:"; cat "$T/daemon.log"; exit 1
+}
+
+stop_daemon() {
+  kill -TERM "$dpid"
+  wait "$dpid"
+  drc=$?
+  dpid=
+}
+
+version() { curl -s --max-time 5 "http://127.0.0.1:$PORT/version"; }
+
+# wrk with a Lua script that counts non-2xx answers; prints "requests errors".
+wrk_run() {
+  cat >"$T/count.lua" <<'LUA'
+local bad = 0
+response = function(status) if status < 200 or status > 299 then bad = bad + 1 end end
+done = function(summary)
+  local e = summary.errors
+  io.write(string.format("WRK %d %d\n", summary.requests,
+    e.connect + e.read + e.write + e.timeout + e.status))
+end
+LUA
+  wrk -t2 -c"${2:-32}" -d"$1" -s "$T/count.lua" "http://127.0.0.1:$PORT/${3:-}" | sed -n 's/^WRK //p'
+}
+
+write_config
+rm -rf "$T/state"
+
+check "config errors are refused with the place"
+claw daemon --config "$T/none.yml"
+expect_rc 2
+expect_err "clawengine: cannot read $T/none.yml: No such file or directory"
+printf 'routes:\n  gw:\n    listen: [ "127.0.0.1:1"\n    port: 1\n' >"$T/bad.yml"
+claw daemon --config "$T/bad.yml"
+expect_rc 2
+expect_err_has "clawengine: $T/bad.yml:4:"
+printf 'routes:\n  gw:\n    listen: "127.0.0.1:1"\n    container: x\n    port: 70000\n' >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 2
+expect_err "clawengine: $T/bad.yml: routes.gw.port: must be a port number from 1 to 65535"
+printf 'routes:\n  gw:\n    listen: "nowhere"\n    container: x\n    port: 1\n' >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 2
+expect_err "clawengine: $T/bad.yml: routes.gw.listen: invalid address \"nowhere\" (want host:port)"
+printf 'route:\n  gw: {}\n' >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 2
+expect_err "clawengine: $T/bad.yml: top level: unknown key \"route\""
+claw daemon
+expect_rc 2
+expect_err "clawengine: daemon: --config FILE is required
+Try 'clawengine --help'."
+done_check
+
+start_daemon
+
+check "route list shows the backend, its address and counters"
+[ "$(version)" = a ] || fail "not served by a"
+claw route list
+expect_rc 0
+ip=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' claw-it-d-a)
+grep -qE "^gw +127.0.0.1:$PORT +claw-it-d-a +$ip:18789 +100 +active +0 +[0-9]+ +0 +0 " <<<"$out" || fail "list: $out"
+claw route list --json
+expect_out_has '"container":"claw-it-d-a"'
+done_check
+
+check "switch under load fails 0 of at least 20,000 requests"
+wrk_run 4s >"$T/wrk" &
+w=$!
+for _ in 1 2 3 4 5; do
+  sleep 0.3; "$CLAW" route switch gw claw-it-d-b || fail "switch to b"
+  sleep 0.3; "$CLAW" route switch gw claw-it-d-a || fail "switch to a"
+done
+wait $w
+read -r reqs errs <"$T/wrk"
+[ "${reqs:-0}" -ge 20000 ] || fail "only $reqs requests"
+[ "${errs:-1}" = 0 ] || fail "$errs failed of $reqs"
+echo "switch under load: $reqs requests, $errs failed" >&2
+done_check
+
+check "switch is atomic: the next connection goes to the new backend"
+"$CLAW" route switch gw claw-it-d-b
+for _ in 1 2 3 4 5; do [ "$(version)" = b ] || fail "a connection after the switch went elsewhere"; done
+done_check
+
+check "drain lets slow in-flight requests finish, then answers"
+"$CLAW" route switch gw claw-it-d-a
+curl -s --max-time 10 "http://127.0.0.1:$PORT/hold?ms=1500" >"$T/held" &
+c=$!
+sleep 0.3
+start=$(date +%s%N)
+claw route drain gw claw-it-d-a --timeout 10
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+wait $c
+expect_rc 0
+[ "$ms" -ge 900 ] || fail "drain answered after $ms ms, before the request finished"
+[ "$(tail -n 1 "$T/held")" = "hold a 15/15" ] || fail "held response cut: $(tail -n 2 "$T/held")"
+[ "$(version)" = b ] || fail "a draining backend got a new connection"
+done_check
+
+check "a drain deadline closes what is left and says how many"
+"$CLAW" route add gw claw-it-d-a --weight 100
+"$CLAW" route weight gw claw-it-d-a=100 claw-it-d-b=0
+curl -s --max-time 10 "http://127.0.0.1:$PORT/hold?ms=5000" >/dev/null &
+sleep 0.3
+claw route drain gw claw-it-d-a --timeout 0.5
+expect_rc 0
+expect_err "1 connection(s) closed at the deadline"
+"$CLAW" route add gw claw-it-d-a
+"$CLAW" route switch gw claw-it-d-b
+done_check
+
+check "a refused backend is replaced by a live one: no client sees a refusal"
+# It listens on another port, so the route's port refuses every connection.
+docker run -d --name claw-it-d-r -e PORT=18790 clawtest/gateway:v1 >/dev/null
+sleep 0.3
+"$CLAW" route add gw claw-it-d-r --weight 50
+"$CLAW" route weight gw claw-it-d-b=50 claw-it-d-r=50
+read -r reqs errs < <(wrk_run 2s 16)
+[ "${errs:-1}" = 0 ] || fail "$errs of $reqs failed with one backend refusing"
+claw route list --json
+p=$(policy fails.lua 'local json = require "claw.json"
+for _, r in ipairs(json.decode(io.read("a"))) do for _, b in ipairs(r.backends) do
+  if b.container == "claw-it-d-r" then print(b.connect_failures > 0) end end end')
+[ "$(printf '%s' "$out" | "$CLAW" run "$p")" = true ] || fail "connect failures not counted: $out"
+"$CLAW" route remove gw claw-it-d-r
+done_check
+
+check "a backend that dies mid-stream affects only its own connections"
+docker run -d --name claw-it-d-c clawtest/gateway:v1 >/dev/null
+sleep 0.5
+"$CLAW" route add gw claw-it-d-c --weight 0
+"$CLAW" route weight gw claw-it-d-b=0 claw-it-d-c=100
+curl -s --max-time 3 "http://127.0.0.1:$PORT/hold?ms=2000" >"$T/dying" &
+c=$!
+sleep 0.3
+"$CLAW" route weight gw claw-it-d-b=100 claw-it-d-c=0
+wrk_run 2s 16 >"$T/wrk" &
+w=$!
+sleep 0.5
+docker kill claw-it-d-c >/dev/null
+wait $c $w
+read -r reqs errs <"$T/wrk"
+[ "${errs:-1}" = 0 ] || fail "$errs of $reqs failed on the live backend while the other died"
+[ "$(tail -n 1 "$T/dying")" != "hold v1 20/20" ] || fail "the dying backend's response completed?"
+"$CLAW" route remove gw claw-it-d-c
+done_check
+
+check "1,200 concurrent connections"
+out=$($NET many 127.0.0.1 $PORT 1200)
+[ "$out" = "1200 of 1200 answered 200 with 1200 connections open" ] || fail "$out"
+done_check
+
+check "clients that never read: bounded memory"
+rss() { awk '/VmRSS/{print $2}' "/proc/$dpid/status"; }
+before=$(rss)
+$NET noread 127.0.0.1 $PORT 50 2 3 >"$T/noread" &
+n=$!
+sleep 2.5
+during=$(rss)
+wait $n
+grown=$(( during - before ))
+echo "never-reading clients: RSS $before kB -> $during kB; $(cat "$T/noread")" >&2
+[ "$grown" -lt 20000 ] || fail "RSS grew by $grown kB for 50 clients that never read"
+[ "$(version)" = b ] || fail "the daemon stopped serving"
+done_check
+
+check "half-closed connections get their whole answer"
+out=$($NET halfclose 127.0.0.1 $PORT "/hold?ms=500")
+[ "$out" = "HTTP/1.1 200 OK complete" ] || fail "half-close: $out"
+done_check
+
+check "malformed admin commands get an error and change nothing"
+summary=$(policy summary.lua 'local route = require "claw.route"
+for _, r in ipairs(assert(route.list())) do for _, b in ipairs(r.backends) do
+  print(r.name, table.concat(r.listen, ","), b.container, b.address, b.weight, b.state) end end')
+before_list=$("$CLAW" run "$summary")
+for line in 'nonsense' '{"op":"switch"}' '{"op":"explode","route":"gw"}' '[1,2]' \
+            '{"op":"weight","route":"gw","weights":{"claw-it-d-a":101}}' \
+            '{"op":"switch","route":"gw","container":"../../etc"}' '{"op":"remove","route":"nope","container":"x"}'; do
+  ans=$($NET admin "$T/admin.sock" "$line")
+  grep -q '"ok":false' <<<"$ans" || fail "accepted: $line -> $ans"
+done
+[ "$($NET admin "$T/admin.sock" '{"op":"switch"}')" = '{"ok":false,"code":"invalid","error":"admin: \"route\" is missing"}' ] || fail "message"
+[ "$("$CLAW" run "$summary")" = "$before_list" ] || fail "routes changed: $("$CLAW" run "$summary")"
+claw route switch gw claw-it-d-none
+expect_rc 1
+expect_err_has "clawengine: route switch: No such container: claw-it-d-none"
+done_check
+
+check "route state survives a restart"
+"$CLAW" route switch gw claw-it-d-b
+stop_daemon
+[ "$drc" = 0 ] || fail "daemon exit code $drc"
+start_daemon
+[ "$(version)" = b ] || fail "after restart served by $(version)"
+done_check
+
+check "SIGTERM lets in-flight requests finish, then exits 0"
+curl -s --max-time 10 "http://127.0.0.1:$PORT/hold?ms=1000" >"$T/term" &
+c=$!
+sleep 0.3
+stop_daemon
+wait $c
+[ "$drc" = 0 ] || fail "exit code $drc"
+[ "$(wc -c <"$T/term")" -gt 100 ] || fail "in-flight request cut"
+grep -q "stopping: 1 connection(s) to finish" "$T/daemon.log" || fail "log: $(tail -3 "$T/daemon.log")"
+done_check
+
+check "idle connections are closed after idle_timeout"
+IDLE=1 write_config
+start_daemon
+out=$($NET idle 127.0.0.1 $PORT 10)
+[ "$out" = "closed=True after 1s" ] || [ "$out" = "closed=True after 2s" ] || fail "$out"
+stop_daemon
+done_check
+
+check "SIGHUP reloads the config: a new route"
+write_config
+cat >>"$T/daemon.yml" <<YML
+  gw2:
+    listen: "127.0.0.1:$((PORT + 1))"
+    container: claw-it-d-a
+    port: 18789
+YML
+sed -i '/gw2:/,$d' "$T/daemon.yml"
+start_daemon
+cat >>"$T/daemon.yml" <<YML
+  gw2:
+    listen: "127.0.0.1:$((PORT + 1))"
+    container: claw-it-d-a
+    port: 18789
+YML
+kill -HUP "$dpid"
+sleep 0.5
+[ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = a ] || fail "gw2 not served"
+printf 'routes: [' >>"$T/daemon.yml"
+kill -HUP "$dpid"
+sleep 0.3
+grep -q "reload refused, keeping the running config" "$T/daemon.log" || fail "bad reload not logged"
+[ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = a ] || fail "bad reload broke gw2"
+stop_daemon
+done_check
+
+finish
