@@ -281,4 +281,8 @@ grep -q "reload refused, keeping the running config" "$T/daemon.log" || fail "ba
 stop_daemon
 done_check
 
+check "the daemon's log has no sanitizer report (leaks, memory errors)"
+! grep -q "Sanitizer" "$T/daemon.log" || fail "$(grep -A20 Sanitizer "$T/daemon.log" | head -40)"
+done_check
+
 finish
