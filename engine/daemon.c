@@ -777,6 +777,7 @@ static void finish(daemon_t *d)
 int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *log,
                     claw_err *err)
 {
+    double t0 = claw_clock_monotonic();
     daemon_t d = { .config_path = config_path, .log = log, .admin_fd = -1, .sig_fd = -1 };
     if (load_config(config_path, &d.cfg, err) != 0)
         return -1;
@@ -797,8 +798,8 @@ int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *
                         "features: epoll (level-triggered), SO_REUSEPORT, accept4, TCP_NODELAY; "
                         "bytes copied through one 64 KiB buffer (no splice: for request-sized "
                         "messages two read/write calls beat four splice calls and a pipe)");
-        claw_log_printf(d.log, CLAW_LOG_INFO, "serving %d route(s); admin socket %s",
-                        d.cfg.nroutes, d.cfg.admin);
+        claw_log_printf(d.log, CLAW_LOG_INFO, "serving %d route(s) %.1f ms after start; admin socket %s",
+                        d.cfg.nroutes, (claw_clock_monotonic() - t0) * 1000, d.cfg.admin);
     }
     while (rc == 0 && !d.stop) {
         rc = claw_proxy_step(d.p, d.terminating ? 0.1 : -1, err);
