@@ -26,7 +26,7 @@ drain_timeout: 5
 idle_timeout: ${IDLE:-600}
 routes:
   gw:
-    listen: [ "127.0.0.1:$PORT" ]
+    listen: [ "127.0.0.1:$PORT", "[::1]:$PORT" ]
     container: claw-it-d-a
     port: 18789
 YML
@@ -98,9 +98,10 @@ check "route list shows the backend, its address and counters"
 claw route list
 expect_rc 0
 ip=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' claw-it-d-a)
-grep -qE "^gw +127.0.0.1:$PORT +claw-it-d-a +$ip:18789 +100 +active +0 +[0-9]+ +0 +0 " <<<"$out" || fail "list: $out"
+grep -qE "^gw +[^ ]*127.0.0.1:$PORT[^ ]* +claw-it-d-a +$ip:18789 +100 +active +0 +[0-9]+ +0 +0 " <<<"$out" || fail "list: $out"
 claw route list --json
 expect_out_has '"container":"claw-it-d-a"'
+[ "$(curl -sg --max-time 5 "http://[::1]:$PORT/version")" = a ] || fail "not served on IPv6"
 done_check
 
 check "switch under load fails 0 of at least 20,000 requests"
@@ -183,6 +184,18 @@ read -r reqs errs <"$T/wrk"
 [ "${errs:-1}" = 0 ] || fail "$errs of $reqs failed on the live backend while the other died"
 [ "$(tail -n 1 "$T/dying")" != "hold v1 20/20" ] || fail "the dying backend's response completed?"
 "$CLAW" route remove gw claw-it-d-c
+done_check
+
+check "weights share new connections; sticky keeps a client on one backend"
+"$CLAW" route add gw claw-it-d-a
+"$CLAW" route weight gw claw-it-d-a=80 claw-it-d-b=20
+a=0
+for _ in $(seq 1 200); do [ "$(version)" = a ] && a=$((a + 1)); done
+[ "$a" -ge 130 ] && [ "$a" -le 190 ] || fail "a served $a of 200 at weight 80"
+"$CLAW" route weight gw claw-it-d-a=50 claw-it-d-b=50 --sticky
+first=$(version)
+for _ in $(seq 1 30); do [ "$(version)" = "$first" ] || fail "sticky client moved"; done
+"$CLAW" route weight gw claw-it-d-a=0 claw-it-d-b=100 --no-sticky
 done_check
 
 check "1,200 concurrent connections"
