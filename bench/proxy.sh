@@ -34,6 +34,8 @@ PORT_HAPROXY=28804
 PORT_CLAW=28805
 REFERENCES=(docker-proxy nginx haproxy)
 
+BACKEND_ID=""           # the container measured; checked before every run
+BACKEND_IP=""
 WORK=""                 # temp dir: configs, logs, wrk output, results
 STARTED_PIDS=()         # processes this script started, stopped on exit
 CLK_TCK=$(getconf CLK_TCK)
@@ -43,6 +45,7 @@ TARGETS=()              # names of the targets that are up
 declare -A URL=()       # target -> URL wrk hits
 declare -A PID=()       # target -> PID of the proxy process measured
 declare -A RSS_FRESH=() # target -> kB right after start, before any load
+declare -A GONE_WHY=()  # target -> how its process ended, when it did
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "proxy.sh: $*"; exit 1; }
@@ -135,6 +138,7 @@ start_backend() {
       die "could not build $IMAGE: $(tail -3 "$WORK/build.log")"
   fi
   docker run -d --name "$BACKEND" -p "127.0.0.1:$PORT_DOCKER:$BACKEND_PORT" "$IMAGE" >/dev/null
+  BACKEND_ID=$(docker inspect -f '{{.Id}}' "$BACKEND")
   BACKEND_IP=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$BACKEND")
   [[ $BACKEND_IP =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no IPv4 address for $BACKEND"
   # The direct target sends load to this address: make sure it is the local
@@ -143,6 +147,16 @@ start_backend() {
   dev=$(ip -o route get "$BACKEND_IP" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
   [[ $dev == docker0 || $dev == br-* ]] || die "$BACKEND_IP routes via '$dev', not a local Docker bridge"
   wait_http "http://$BACKEND_IP:$BACKEND_PORT/" || die "backend does not answer"
+}
+
+# Other work on this machine creates and removes containers all the time. If
+# the backend went away, its address may already belong to someone else's
+# container, and every figure after that would be about that one: stop.
+check_backend() {
+  local now
+  now=$(docker inspect -f '{{.Id}} {{.State.Running}}' "$BACKEND" 2>/dev/null || true)
+  [[ $now == "$BACKEND_ID true" ]] ||
+    die "the backend container $BACKEND was stopped or removed from outside this script; figures stop here"
 }
 
 # Waits up to ~10 s for URL to answer 200.
@@ -264,13 +278,40 @@ EOF
   add_target clawengine "http://127.0.0.1:$PORT_CLAW/" "$pid"
 }
 
+# Why a target's process is gone, into GONE_WHY[target], once. Only our own
+# children can be waited for (docker-proxy belongs to dockerd), and only from
+# this shell, not from a $(...) subshell. A status over 128 is a signal: 143
+# is SIGTERM from someone else, 139 a crash. For the daemon, its last words.
+note_end() {
+  local t=$1 pid=${PID[$1]} status=0 words
+  [[ -n ${GONE_WHY[$t]:-} ]] && return 0
+  if [[ $t == docker-proxy ]]; then
+    GONE_WHY[$t]="docker-proxy belongs to dockerd, status unknown"; return 0
+  fi
+  wait "$pid" 2>/dev/null || status=$?
+  if ((status > 128)); then
+    words="killed by signal $((status - 128)) ($(kill -l $((status - 128)) 2>/dev/null || echo '?'))"
+  else
+    words="exited with status $status"
+  fi
+  if [[ $t == clawengine ]]; then
+    words+="; its log ends: $(tail -n 3 "$WORK/claw/daemon.log" "$WORK/claw/stdout.log" 2>/dev/null | grep -v '^==>' | grep . | tail -3 | paste -sd'|' - || true)"
+  fi
+  GONE_WHY[$t]=$words
+}
+
 # ---- measuring -------------------------------------------------------------
 
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo NA; }
+# Both readers print nothing (and succeed) when the process is gone, so a
+# proxy that dies mid-run costs its own figures, not the whole run.
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || true; }
 
 # utime+stime in clock ticks, all threads. The command name (field 2) may
 # hold spaces, so cut up to its closing parenthesis first.
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+cpu_ticks() { { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null || true; } | awk 'NF {print $12 + $13}'; }
+
+# Seconds of CPU between two tick readings, or NA when either is missing.
+cpu_delta_s() { awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" 'BEGIN {if (a == "" || b == "") print "NA"; else printf "%.2f", (b - a) / hz}'; }
 
 # p99 from wrk --latency ("99%  6.51ms"), in milliseconds.
 wrk_p99_ms() {
@@ -294,6 +335,13 @@ wrk_errors() {
 run_wrk() { # TARGET MODE
   local t=$1 mode=$2 out="$WORK/wrk-$1-$2-$RANDOM.txt" before="" after="" args=()
   [[ $mode == close ]] && args=(-H "Connection: close")
+  check_backend
+  if [[ -n ${PID[$t]} ]] && ! kill -0 "${PID[$t]}" 2>/dev/null; then
+    printf '%s\t%s\tNA\tNA\t0\tNA\n' "$t" "$mode" >>"$WORK/results.tsv"
+    note_end "$t"
+    printf '  %-12s %-10s process %s is gone: %s\n' "$t" "$mode" "${PID[$t]}" "${GONE_WHY[$t]}"
+    return 0
+  fi
   [[ -n ${PID[$t]} ]] && before=$(cpu_ticks "${PID[$t]}")
   wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --latency "${args[@]}" "${URL[$t]}" >"$out" 2>&1 || true
   [[ -n ${PID[$t]} ]] && after=$(cpu_ticks "${PID[$t]}")
@@ -302,12 +350,13 @@ run_wrk() { # TARGET MODE
   requests=$(awk '/ requests in / {print $1}' "$out")
   p99=$(wrk_p99_ms "$out")
   errs=$(wrk_errors "$out")
-  if [[ -n $before && -n $after && ${requests:-0} -gt 0 ]]; then
+  if [[ -n $before && -n $after && ${requests:-0} =~ ^[0-9]+$ && ${requests:-0} -gt 0 ]]; then
     cpu_us=$(awk -v d=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us" >>"$WORK/results.tsv"
   printf '  %-12s %-10s %8s req/s  p99 %8s ms  errors %s  proxy CPU %s us/req\n' \
     "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us"
+  return 0
 }
 
 # Round-robin over targets, and the starting target rotates each round, so
@@ -346,6 +395,11 @@ sum_col() { # TARGET MODE COL
   awk -F'\t' -v t="$1" -v m="$2" -v c="$3" '$1 == t && $2 == m {n += $c} END {print n + 0}' "$WORK/results.tsv"
 }
 
+# "median [min-max]" as whole numbers, or NA.
+spread() {
+  if [[ $1 == NA ]]; then echo NA; else awk -v m="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%.0f [%.0f-%.0f]", m, a, b}'; fi
+}
+
 print_throughput_table() {
   local t mode med lo hi p99 cpu
   echo
@@ -358,7 +412,7 @@ print_throughput_table() {
       read -r med lo hi < <(stat3 "$t" "$mode" 3)
       read -r p99 _ _ < <(stat3 "$t" "$mode" 4)
       read -r cpu _ _ < <(stat3 "$t" "$mode" 6)
-      printf ' | %-22s %8s %7s %5s' "$(printf '%.0f [%.0f-%.0f]' "$med" "$lo" "$hi" 2>/dev/null || echo NA)" \
+      printf ' | %-22s %8s %7s %5s' "$(spread "$med" "$lo" "$hi")" \
         "$p99" "$cpu" "$(sum_col "$t" "$mode" 5)"
     done
     echo
@@ -386,7 +440,8 @@ print_ratios() {
     awk -v m="$mode" -v r="$rps" -v br="$best_rps" -v p="$p99" -v bp="${best_p99:-NA}" 'BEGIN {
       rr = (br > 0 && r != "NA") ? sprintf("%.2fx", r / br) : "NA"
       pr = (bp != "NA" && bp > 0 && p != "NA") ? sprintf("%.2fx", p / bp) : "NA"
-      printf "clawengine / best reference, %-9s: req/s %s (%.0f vs %.0f), p99 %s (%s ms vs %s ms)\n", m, rr, r, br, pr, p, bp }'
+      rs = (r == "NA") ? "NA" : sprintf("%.0f", r)
+      printf "clawengine / best reference, %-9s: req/s %s (%s vs %.0f), p99 %s (%s ms vs %s ms)\n", m, rr, rs, br, pr, p, bp }'
   done
 }
 
@@ -406,13 +461,19 @@ run_resources() {
   for t in "${measured[@]}"; do rss_idle[$t]=$(rss_kb "${PID[$t]}"); t0[$t]=$(cpu_ticks "${PID[$t]}"); done
   sleep "$IDLE_SECONDS"
   for t in "${measured[@]}"; do
-    cpu_idle[$t]=$(awk -v d=$(($(cpu_ticks "${PID[$t]}") - ${t0[$t]})) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", d / hz}')
+    cpu_idle[$t]=$(cpu_delta_s "${t0[$t]}" "$(cpu_ticks "${PID[$t]}")")
   done
 
   # One target at a time, so each proxy's memory is read with only its own
   # connections open.
   for t in "${measured[@]}"; do
+    check_backend
     pid=${PID[$t]}
+    if ! kill -0 "$pid" 2>/dev/null; then
+      note_end "$t"
+      log "$t: process $pid is gone (${GONE_WHY[$t]}), not measured"
+      continue
+    fi
     out="$WORK/hold-$t.txt"
     port=${URL[$t]##*:}; port=${port%/}
     python3 "$ROOT/bench/hold_conns.py" 127.0.0.1 "$port" "$HOLD_CONNS" 120 >"$out" 2>&1 &
@@ -420,7 +481,7 @@ run_resources() {
     STARTED_PIDS+=("$helper")
     line=""
     for i in $(seq 1 300); do  # up to 60 s to open them
-      line=$(head -1 "$out")
+      line=$(head -1 "$out" 2>/dev/null || true)
       [[ -n $line ]] && break
       kill -0 "$helper" 2>/dev/null || break
       sleep 0.2
@@ -432,7 +493,7 @@ run_resources() {
     local c0
     c0=$(cpu_ticks "$pid")
     sleep "$IDLE_SECONDS"
-    cpu_held[$t]=$(awk -v d=$(($(cpu_ticks "$pid") - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", d / hz}')
+    cpu_held[$t]=$(cpu_delta_s "$c0" "$(cpu_ticks "$pid")")
     kill -TERM "$helper" 2>/dev/null || true
     wait "$helper" 2>/dev/null || true
     sleep 1  # the connections close before the next proxy is measured
@@ -442,8 +503,8 @@ run_resources() {
     "RSS $HOLD_CONNS conns" "conns opened" "CPU idle ${IDLE_SECONDS}s" "CPU held ${IDLE_SECONDS}s"
   for t in "${measured[@]}"; do
     printf '%-12s %-8s %10s %10s %14s %14s %12s %14s\n' "$t" "${PID[$t]}" \
-      "$(mb "${RSS_FRESH[$t]}")" "$(mb "${rss_idle[$t]}")" "$(mb "${rss_held[$t]}")" \
-      "${opened[$t]:-NA}" "${cpu_idle[$t]}s" "${cpu_held[$t]}s"
+      "$(mb "${RSS_FRESH[$t]:-}")" "$(mb "${rss_idle[$t]:-}")" "$(mb "${rss_held[$t]:-}")" \
+      "${opened[$t]:-NA}" "$(secs "${cpu_idle[$t]:-NA}")" "$(secs "${cpu_held[$t]:-NA}")"
   done
   if [[ -n ${NGINX_MASTER:-} ]]; then
     echo "(nginx master, not counted above: $(mb "$(rss_kb "$NGINX_MASTER")") RSS)"
@@ -452,6 +513,7 @@ run_resources() {
   echo "CPU: user+system seconds over ${IDLE_SECONDS}s with no connections / with the connections held idle"
 }
 
+secs() { [[ $1 == NA ]] && echo NA || echo "${1}s"; }
 mb() { [[ $1 =~ ^[0-9]+$ ]] && awk -v k="$1" 'BEGIN {printf "%.1f MB", k / 1024}' || echo NA; }
 
 # The daemon says which kernel features it uses (splice, SO_REUSEPORT,
@@ -487,7 +549,7 @@ print_header() {
 main() {
   [[ $(id -u) == 0 ]] || die "run as root (apt-get, docker)"
   [[ $DURATION =~ ^[0-9]+$ && $REPEAT =~ ^[0-9]+$ && $REPEAT -ge 1 ]] || die "DURATION and REPEAT must be whole numbers"
-  WORK=$(mktemp -d /tmp/claw-bench.XXXXXX)
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/proxy-bench.XXXXXX")
   install_tools
   # A container of this name is a leftover of an earlier run that was killed
   # (SIGKILL skips the trap); it would hold the published port.
