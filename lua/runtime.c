@@ -13,7 +13,8 @@ static const luaL_Reg modules[] = {
     { "claw.yaml", luaopen_claw_yaml },     { "claw.backup", luaopen_claw_backup },
     { "claw.log", luaopen_claw_log },       { "claw.time", luaopen_claw_time },
     { "claw.engine", luaopen_claw_engine }, { "claw.route", luaopen_claw_route },
-    { "claw.health", luaopen_claw_health }, { NULL, NULL },
+    { "claw.health", luaopen_claw_health }, { "claw.journal", luaopen_claw_journal },
+    { NULL, NULL },
 };
 
 /* Source only, never bytecode: load, loadfile and dofile are pinned to text mode,
