@@ -35,6 +35,10 @@ static const char usage_text[] =
     "  run POLICY.lua [ARG...]  run an update policy (e.g. policies/status.lua)\n"
     "  daemon --config FILE     run the traffic switch (docs/proxy.md)\n"
     "  route SUBCOMMAND ...     show and change the daemon's routes (route --help)\n"
+    "  adopt NAME --route R --listen ADDR   put a container behind the daemon\n"
+    "  rollback NAME            back to the version before the last update\n"
+    "  recover                  finish or undo updates that were interrupted\n"
+    "  history [NAME] [--json]  one record per update attempt\n"
     "\n"
     "Options:\n"
     "  -H, --host HOST        Docker host (unix:///path or tcp://host:port);\n"
@@ -181,6 +185,16 @@ static int run_policy(struct cli *c, const char *builtin, int argc, char **argv)
     return rc;
 }
 
+/* The commands written in Lua, in lua/claw/cmd/. */
+static int is_builtin(const char *name)
+{
+    static const char *const builtins[] = { "route", "adopt", "rollback", "recover", "history" };
+    for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)
+        if (strcmp(name, builtins[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static const char daemon_usage[] =
     "usage: clawengine daemon --config FILE [--check]\n"
     "\n"
@@ -239,8 +253,8 @@ int main(int argc, char **argv)
         rc = usage_error("%s", "no command given");
     else if (rc == 0 && strcmp(argv[optind], "daemon") == 0)
         rc = run_daemon(&c, argc - optind, argv + optind);
-    else if (rc == 0 && strcmp(argv[optind], "route") == 0)
-        rc = run_policy(&c, "route", argc - optind - 1, argv + optind + 1);
+    else if (rc == 0 && is_builtin(argv[optind]))
+        rc = run_policy(&c, argv[optind], argc - optind - 1, argv + optind + 1);
     else if (rc == 0 && strcmp(argv[optind], "run") != 0)
         rc = usage_error("unknown command \"%s\"", argv[optind]);
     else if (rc == 0) {

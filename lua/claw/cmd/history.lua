@@ -1,0 +1,53 @@
+-- `clawengine history [NAME] [--json]`: one record per update attempt, oldest first.
+local args = require "claw.args"
+local engine = require "claw.engine"
+local fmt = require "claw.fmt"
+local journal = require "claw.journal"
+local json = require "claw.json"
+local R = require "claw.rollout"
+local time = require "claw.time"
+
+local spec = {
+  usage = "clawengine history [NAME] [--json]",
+  options = { { "json", help = "print JSON" } },
+}
+local opts, words = args.parse(arg, spec)
+local only = words[1]
+
+local records = {}
+for _, path in ipairs(assert(journal.files(journal.dir()))) do
+  local recs = assert(journal.read(path))
+  local u = R.from_records(path, recs)
+  if u.name and (not only or u.name == only) then
+    local first = recs[1] or {}
+    records[#records + 1] = {
+      time = u.started and time.format(u.started) or json.null,
+      target = u.name, kind = first.kind or "update", image = u.image or json.null,
+      old_image = u.old_image or json.null, new_image = u.new_image or json.null,
+      route = u.route or json.null, order = u.order or json.null,
+      backups = json.array(u.backups), timeline = json.array(u.timeline),
+      outcome = u.outcome or "in progress (interrupted? run clawengine recover)",
+      reason = u.ended and u.ended.reason or json.null,
+      restored = u.ended and u.ended.restored or json.array(),
+      duration = u.ended and u.ended.duration or json.null,
+      route_failures = u.ended and u.ended.route_failures or json.null,
+      journal = path,
+    }
+  end
+end
+
+if opts.json or engine.json then
+  io.write(json.encode(json.array(records)), "\n")
+  return
+end
+if #records == 0 then
+  io.stderr:write("no updates in the history\n")
+  return
+end
+local rows = {}
+for _, r in ipairs(records) do
+  rows[#rows + 1] = { r.time, r.target, r.kind, fmt.short_digest(r.old_image ~= json.null and r.old_image or nil),
+    fmt.short_digest(r.new_image ~= json.null and r.new_image or nil),
+    r.duration ~= json.null and string.format("%.1fs", r.duration) or "-", r.outcome }
+end
+io.write(fmt.table({ "TIME", "TARGET", "KIND", "FROM", "TO", "TOOK", "OUTCOME" }, rows))

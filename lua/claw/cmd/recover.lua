@@ -1,0 +1,40 @@
+-- `clawengine recover`: finishes or undoes every update that was interrupted (a
+-- crash, kill -9, a reboot), so that exactly one version serves under each name,
+-- with its config, and no temporary container is left. An update interrupted while
+-- retiring the old version is finished; any earlier one is undone.
+local args = require "claw.args"
+local journal = require "claw.journal"
+local log = require "claw.log"
+local R = require "claw.rollout"
+
+local spec = {
+  usage = "clawengine recover [--admin PATH]",
+  options = { { "admin", value = "PATH", help = "the daemon's admin socket" } },
+}
+local opts = args.parse(arg, spec)
+
+local pending, failed = 0, 0
+for _, path in ipairs(assert(journal.files(journal.dir()))) do
+  local records = assert(journal.read(path))
+  local u = R.from_records(path, records)
+  if u.name and not u.outcome then
+    pending = pending + 1
+    local forward = u.last == "retire"
+    log.warn("recovering an interrupted update", { container = u.name, last_step = u.last,
+      action = forward and "finish" or "undo" })
+    local ok, err
+    if forward then
+      ok, err = R.retire(u, opts)
+    else
+      ok, err = R.undo(u, opts)
+    end
+    local outcome = ok and (forward and "recovered: completed" or "recovered: rolled back") or "recovery failed"
+    R.step(u, "end", { outcome = outcome, reason = "interrupted after step " .. tostring(u.last),
+      restored = u.restored, error = not ok and tostring(err) or nil })
+    io.write(string.format("%s: %s (interrupted after %s)%s\n", u.name, outcome, u.last,
+      ok and "" or (": " .. tostring(err))))
+    if not ok then failed = failed + 1 end
+  end
+end
+if pending == 0 then io.stderr:write("nothing to recover\n") end
+if failed > 0 then return 1 end

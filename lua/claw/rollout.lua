@@ -1,0 +1,313 @@
+--- claw.rollout: the steps of an update, shared by policies/rolling.lua, the
+-- rollback and recover commands, and site policies. Each step that changes
+-- something is journaled first (claw.journal), so an interrupted update can be
+-- finished or undone.
+--
+-- An update `u` is a table:
+--   name       the container's name (what users know it by)
+--   old_id     the container running before the update (found by ID across renames)
+--   new_id     the new container, once created; new_name its temporary name
+--   image      the reference updated to; old_image, new_image the image IDs
+--   route      the daemon's route serving it, or nil (stop-first)
+--   backups    { { path =, id =, sha256 =, kind = "file"|"dir"|"volume" }, ... }
+--   journal    the journal file's path
+local docker = require "claw.docker"
+local backup = require "claw.backup"
+local health = require "claw.health"
+local journal = require "claw.journal"
+local log = require "claw.log"
+local route = require "claw.route"
+local time = require "claw.time"
+
+local R = {}
+
+R.PREVIOUS = "-previous" -- the old container, kept stopped for `clawengine rollback`
+R.NEXT = "-next"         -- the new container while it is being tried
+
+local function fail(code, fmt, ...)
+  return nil, setmetatable({ code = code, message = string.format(fmt, ...) },
+    { __tostring = function(e) return e.message end })
+end
+R.fail = fail
+
+--- "openclaw/gateway" out of "openclaw/gateway:2026.9.6" or "...@sha256:...".
+function R.repository(ref)
+  local repo = ref:gsub("@.*$", "")
+  local last = repo:match("[^/]+$")
+  if last:find(":") then repo = repo:sub(1, #repo - #last) .. last:gsub(":.*$", "") end
+  return repo
+end
+
+--- Journal: a new file for this attempt, and a writer for its steps.
+function R.journal_open(u)
+  local stamp = time.format(time.now(), "%Y%m%dT%H%M%SZ", { utc = true })
+  u.journal = string.format("%s/%s-%s.journal", journal.dir(), stamp, u.name)
+  u.started = time.now()
+  u.timeline = {}
+end
+
+--- Writes a step before it is carried out. Fails the update when the journal
+-- cannot be written: changing containers without a record is not allowed.
+function R.step(u, name, fields)
+  local rec = { step = name, time = time.now() }
+  for k, v in pairs(fields or {}) do rec[k] = v end
+  u.timeline[#u.timeline + 1] = { step = name, time = rec.time }
+  return journal.append(u.journal, rec)
+end
+
+function R.finish(u, outcome, fields)
+  local rec = { outcome = outcome, duration = time.now() - (u.started or time.now()) }
+  for k, v in pairs(fields or {}) do rec[k] = v end
+  return R.step(u, "end", rec)
+end
+
+--- The route of the daemon that serves container `name`, if a daemon runs.
+function R.find_route(name, admin)
+  local routes = route.list { admin = admin }
+  if not routes then return nil end
+  for _, r in ipairs(routes) do
+    for _, b in ipairs(r.backends) do
+      if b.container == name and b.state ~= "draining" then return r.name end
+    end
+  end
+end
+
+--- Host ports the container publishes: a start-first update cannot run two of it.
+function R.published_ports(c)
+  local out = {}
+  for port, binds in pairs(c.HostConfig.PortBindings or {}) do
+    if type(binds) == "table" and #binds > 0 then out[#out + 1] = port end
+  end
+  table.sort(out)
+  return out
+end
+
+--- Backs up every path and volume; records them in u.backups.
+function R.backup_all(u, paths, volumes)
+  u.backups = u.backups or {}
+  for _, p in ipairs(paths or {}) do
+    local b, err = backup.save(p)
+    if not b then return nil, err end
+    u.backups[#u.backups + 1] = { path = p, id = b.id, sha256 = b.sha256, kind = "path" }
+  end
+  for _, v in ipairs(volumes or {}) do
+    if not backup.save_volume then return fail("invalid", "volume backups are not available in this build") end
+    local b, err = backup.save_volume(v)
+    if not b then return nil, err end
+    u.backups[#u.backups + 1] = { path = v, id = b.id, sha256 = b.sha256, kind = "volume" }
+  end
+  return true
+end
+
+--- Puts every backup back. Returns the list restored (what the history says).
+function R.restore_all(u)
+  local restored = {}
+  for _, b in ipairs(u.backups or {}) do
+    local ok, err
+    if b.kind == "volume" then
+      ok, err = backup.restore_volume(b.path, { which = b.id })
+    else
+      ok, err = backup.restore(b.path, { which = b.id })
+    end
+    if not ok then return nil, err, restored end
+    restored[#restored + 1] = b.path
+    log.info("restored", { path = b.path, backup = b.id })
+  end
+  return restored
+end
+
+--- The health gate of a new container: its Docker healthcheck when it has one,
+-- and the --health URL when given; the deadline is `timeout` or Docker's own.
+function R.health_gate(id, opts)
+  local c = assert(docker.inspect(id))
+  local hc = c.Config.Healthcheck
+  local has_hc = hc and hc.Test and hc.Test[1] ~= "NONE"
+  if has_hc then
+    local ok, err = docker.wait_healthy(id, { timeout = opts.timeout })
+    if not ok then return nil, err end
+  end
+  if opts.health then
+    local url = opts.health
+    if url:find("{host}") then
+      local filled, err = health.url(url, id, { port = opts.port })
+      if not filled then return nil, err end
+      url = filled
+    end
+    local ok, err = health.wait({ http = url, expect = opts.expect },
+      { timeout = opts.timeout or 60, interval = 0.1 })
+    if not ok then return nil, err end
+  elseif not has_hc then
+    -- Nothing to go by: the container must at least keep running and accept
+    -- connections on its port, when there is one.
+    if opts.port then
+      local addr, err = health.url("{host}:{port}", id, { port = opts.port })
+      if not addr then return nil, err end
+      local ok, werr = health.wait({ tcp = addr }, { timeout = opts.timeout or 60 })
+      if not ok then return nil, werr end
+    end
+    local again = assert(docker.inspect(id))
+    if not again.State.Running then
+      return fail("exited", "container %s exited with code %d", id, again.State.ExitCode)
+    end
+  end
+  return true
+end
+
+local function backend_of(routes, route_name, container)
+  for _, r in ipairs(routes or {}) do
+    if r.name == route_name then
+      for _, b in ipairs(r.backends) do
+        if b.container == container then return b end
+      end
+    end
+  end
+end
+
+--- Watches the new container for `seconds`: its health, the --health probe, and
+-- the route's connect failures and resets for it.
+function R.monitor(u, seconds, opts)
+  if not seconds or seconds <= 0 then return true end
+  local deadline = time.monotonic() + seconds
+  local base = u.route and backend_of(route.list { admin = opts.admin }, u.route, u.new_name)
+  while time.monotonic() < deadline do
+    local c, err = docker.inspect(u.new_id)
+    if not c then return nil, err end
+    if not c.State.Running then
+      return fail("exited", "the new container exited with code %d during the monitor window", c.State.ExitCode)
+    end
+    if c.State.Health and c.State.Health.Status == "unhealthy" then
+      local l = c.State.Health.Log
+      local out = l and l[#l] and l[#l].Output or ""
+      return fail("unhealthy", "the new container turned unhealthy during the monitor window: %s", out)
+    end
+    if opts.health and not opts.health:find("{host}") then
+      local ok, perr = health.http(opts.health, { expect = opts.expect })
+      if not ok then return nil, perr end
+    end
+    if base then
+      local now = backend_of(route.list { admin = opts.admin }, u.route, u.new_name)
+      if now and (now.connect_failures > base.connect_failures or now.resets > base.resets) then
+        return fail("unhealthy", "the route saw %d failed connection(s) and %d reset(s) to the new container",
+          now.connect_failures - base.connect_failures, now.resets - base.resets)
+      end
+    end
+    time.sleep(math.min(0.5, math.max(0, deadline - time.monotonic())))
+  end
+  return true
+end
+
+--- Removes a container if it exists (by name or ID); quiet when it does not.
+function R.remove_if_exists(name)
+  if docker.inspect(name) then
+    return docker.remove(name, { force = true })
+  end
+  return true
+end
+
+--- Undo: the old container serves again under its name, with its backups back,
+-- and no new container is left. Used on failure, by recover and by rollback.
+function R.undo(u, opts)
+  local notes = {}
+  if u.route and u.switched then
+    local ok, err = route.switch(u.route, u.name, { admin = opts.admin })
+    notes[#notes + 1] = ok and "route back to the old container" or ("route not switched back: " .. tostring(err))
+  end
+  if u.new_id or u.new_name then
+    R.remove_if_exists(u.new_id or u.new_name)
+    if u.route and u.new_name then route.remove(u.route, u.new_name, { admin = opts.admin }) end
+  end
+  local old = docker.inspect(u.old_id)
+  if old and not old.State.Running then
+    -- The old version must not start on state the new one migrated.
+    local restored, err = R.restore_all(u)
+    if not restored then return nil, err end
+    u.restored = restored
+    local name = old.Name:gsub("^/", "")
+    if name ~= u.name then assert(docker.rename(u.old_id, u.name)) end
+    local ok, serr = docker.start(u.old_id)
+    if not ok then return nil, serr end
+  else
+    local restored, err = R.restore_changed(u)
+    if not restored then return nil, err end
+    u.restored = restored
+  end
+  return true, notes
+end
+
+--- Restores only the backups whose source changed since (the old container kept
+-- running: put back only what the new one wrote).
+function R.restore_changed(u)
+  local restored = {}
+  for _, b in ipairs(u.backups or {}) do
+    local now = b.kind ~= "volume" and backup.sha256(b.path)
+    if b.kind == "volume" or now ~= b.sha256 then
+      local ok, err
+      if b.kind == "volume" then
+        ok, err = backup.restore_volume(b.path, { which = b.id })
+      else
+        ok, err = backup.restore(b.path, { which = b.id })
+      end
+      if not ok then return nil, err end
+      restored[#restored + 1] = b.path
+      log.info("restored", { path = b.path, backup = b.id })
+    end
+  end
+  return restored
+end
+
+--- Retire: the old container stops (drained first on a route) and is kept as
+-- <name>-previous; the new one takes the name. Safe to run again after a crash in
+-- the middle (recover does): each part looks at what is already done.
+function R.retire(u, opts)
+  local old_name = u.name .. R.PREVIOUS
+  local old = docker.inspect(u.old_id)
+  local old_has_name = old and old.Name == "/" .. u.name
+  if u.route and old_has_name and old.State.Running then
+    local forced, err = route.drain(u.route, u.name, { timeout = opts.drain_timeout, admin = opts.admin })
+    if not forced and err.code ~= "not_found" then return nil, err end
+  end
+  if old and old.State.Running then
+    local ok, err = docker.stop(u.old_id)
+    if not ok then return nil, err end
+  end
+  if u.route and old_has_name then route.remove(u.route, u.name, { admin = opts.admin }) end
+  local prev = docker.inspect(old_name)
+  if old and prev and prev.Id ~= u.old_id then assert(docker.remove(prev.Id, { force = true })) end
+  if old and old.Name ~= "/" .. old_name then assert(docker.rename(u.old_id, old_name)) end
+  local cur = assert(docker.inspect(u.new_id))
+  if cur.Name ~= "/" .. u.name then assert(docker.rename(u.new_id, u.name)) end
+  if u.route then
+    -- The route names its backend by container name: the new one under its real name.
+    assert(route.add(u.route, u.name, { admin = opts.admin }))
+    assert(route.switch(u.route, u.name, { admin = opts.admin }))
+    route.remove(u.route, u.new_name, { admin = opts.admin })
+  end
+  return true
+end
+
+--- Rebuilds an update from its journal records (for recover and rollback).
+function R.from_records(path, records)
+  local u = { journal = path, backups = {}, timeline = {} }
+  for _, rec in ipairs(records) do
+    u.timeline[#u.timeline + 1] = { step = rec.step, time = rec.time }
+    if rec.step == "begin" then
+      for _, k in ipairs { "name", "old_id", "image", "old_image", "new_image", "route", "order", "new_name" } do
+        u[k] = rec[k]
+      end
+      u.started = rec.time
+    elseif rec.step == "backup" then
+      u.backups[#u.backups + 1] = { path = rec.path, id = rec.id, sha256 = rec.sha256, kind = rec.kind }
+    elseif rec.step == "created" then
+      u.new_id = rec.new_id
+    elseif rec.step == "switch" then
+      u.switched = true
+    elseif rec.step == "end" then
+      u.outcome = rec.outcome
+      u.ended = rec
+    end
+    u.last = rec.step
+  end
+  return u
+end
+
+return R
