@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# policies/rolling.lua on the real engine behind the traffic switch: success under
+# load with no failed request, rollbacks (never healthy, unhealthy during monitor),
+# state restored, the stop-first path, the rollback command, kill -9 at every step
+# followed by recover, and bad inputs.
+source "$(dirname "$0")/lib.sh"
+POLICY="$HERE/../../policies/rolling.lua"
+PORT=28960
+export CLAWENGINE_ADMIN=$T/admin.sock CLAWENGINE_STATE_DIR=$T/statedir
+
+teardown() {
+  [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+  cleanup_containers claw-it-roll
+  docker rmi clawtest/gateway:rollback clawtest/gateway:stable >/dev/null 2>&1 || true
+}
+trap teardown EXIT
+cleanup_containers claw-it-roll
+
+cat >"$T/daemon.yml" <<YML
+admin: $T/admin.sock
+state: $T/routes.json
+routes:
+  web:
+    listen: [ "127.0.0.1:$PORT" ]
+    container: claw-it-roll
+    port: 18789
+YML
+
+wait_healthy() {
+  for _ in $(seq 1 100); do [ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" = healthy ] && return; sleep 0.1; done
+}
+
+# fresh v1 container claw-it-roll behind the route (docker run args may follow)
+fresh() {
+  cleanup_containers claw-it-roll
+  docker run -d --name claw-it-roll "$@" clawtest/gateway:v1 >/dev/null
+  wait_healthy claw-it-roll
+  "$CLAW" route add web claw-it-roll >/dev/null 2>&1
+  "$CLAW" route switch web claw-it-roll
+}
+
+version() { curl -s --max-time 5 "http://127.0.0.1:$PORT/version"; }
+
+load_start() {
+  cat >"$T/count.lua" <<'LUA'
+done = function(s)
+  local e = s.errors
+  io.write(string.format("WRK %d %d\n", s.requests, e.connect + e.read + e.write + e.timeout + e.status))
+end
+LUA
+  wrk -t2 -c16 -d"$1" -s "$T/count.lua" "http://127.0.0.1:$PORT/" | sed -n 's/^WRK //p' >"$T/wrk" &
+  wpid=$!
+}
+load_check() {
+  wait "$wpid"
+  read -r reqs errs <"$T/wrk"
+  echo "$current: $reqs requests, $errs failed" >&2
+  [ "${errs:-1}" = 0 ] || fail "$errs of $reqs requests failed"
+  [ "${reqs:-0}" -ge "${1:-1000}" ] || fail "only $reqs requests"
+}
+
+only_one() { # exactly one claw-it-roll container running, under the name, none -next
+  [ "$(docker ps --filter name=claw-it-roll --format '{{.Names}}' | sort | tr '\n' ' ')" = "claw-it-roll " ] ||
+    fail "running: $(docker ps --filter name=claw-it-roll --format '{{.Names}}' | tr '\n' ' ')"
+  docker inspect claw-it-roll-next >/dev/null 2>&1 && fail "claw-it-roll-next left behind"
+  return 0
+}
+
+docker run -d --name claw-it-roll clawtest/gateway:v1 >/dev/null
+wait_healthy claw-it-roll
+"$CLAW" daemon --config "$T/daemon.yml" >"$T/daemon.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do [ -S "$T/admin.sock" ] && break; sleep 0.05; done
+
+check "v1 -> v2 under load: 0 failed requests, old kept as -previous, tags"
+mkdir -p "$T/cfg" && echo '{"v":1}' >"$T/cfg/app.json"
+load_start 8s
+sleep 1
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --backup "$T/cfg/app.json" --monitor 2
+expect_rc 0
+expect_out "claw-it-roll: updated"
+load_check 20000
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-previous)" = "exited clawtest/gateway:v1" ] || fail "previous"
+[ "$(docker image inspect -f '{{.Id}}' clawtest/gateway:rollback)" = "$(docker image inspect -f '{{.Id}}' clawtest/gateway:v1)" ] || fail ":rollback"
+[ "$(docker image inspect -f '{{.Id}}' clawtest/gateway:stable)" = "$(docker image inspect -f '{{.Id}}' clawtest/gateway:v2)" ] || fail ":stable"
+[ -f "$T/cfg/app.json.pre-update" ] || fail "no .pre-update copy"
+only_one
+done_check
+
+check "up to date: nothing changes"
+snapshot
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+expect_rc 0
+expect_out "claw-it-roll: up to date"
+expect_unchanged
+done_check
+
+check "the rollback command: back to v1 with the config restored"
+echo '{"v":2,"migrated":true}' >"$T/cfg/app.json"
+claw rollback claw-it-roll
+expect_rc 0
+expect_out_has "claw-it-roll: rolled back to"
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+[ "$(cat "$T/cfg/app.json")" = '{"v":1}' ] || fail "config not restored: $(cat "$T/cfg/app.json")"
+only_one
+done_check
+
+check "a version that never becomes healthy: rolled back, 0 failed requests"
+fresh
+load_start 6s
+sleep 0.5
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3
+expect_rc 1
+expect_out_has "claw-it-roll: rolled back: "
+load_check
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+only_one
+done_check
+
+check "a version that turns unhealthy during the monitor window: rolled back, 0 failed"
+load_start 12s
+sleep 0.5
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:turns-unhealthy --no-pull --monitor 8
+expect_rc 1
+expect_out_has "claw-it-roll: rolled back: the new container turned unhealthy during the monitor window"
+load_check
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+only_one
+done_check
+
+check "state the new version migrated is restored on rollback"
+mkdir -p "$T/state"
+fresh -v "$T/state:/state" -e STATE_FILE=/state/version -e REFUSE_NEWER_STATE=1
+[ "$(cat "$T/state/version")" = 1.0.0 ] || fail "v1 did not write its state"
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3 --backup "$T/state/version"
+expect_rc 1
+[ "$(cat "$T/state/version")" = 1.0.0 ] || fail "state not restored: $(cat "$T/state/version")"
+claw history claw-it-roll --json
+expect_out_has "\"restored\":[\"$T/state/version\"]"
+only_one
+done_check
+
+check "without a route: stop-first, the gap is reported"
+cleanup_containers claw-it-roll
+docker run -d --name claw-it-roll -p 127.0.0.1:$((PORT + 1)):18789 clawtest/gateway:v1 >/dev/null
+wait_healthy claw-it-roll
+"$CLAW" route remove web claw-it-roll >/dev/null 2>&1
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+expect_rc 0
+expect_err_has "claw-it-roll has no route and publishes 18789/tcp itself: updating stop-first"
+expect_err_has "clawengine adopt claw-it-roll"
+expect_err_has "claw-it-roll: stop-first gap"
+[ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = 2.0.0 ] || fail "not serving v2"
+only_one
+done_check
+
+check "bad inputs: a clear message, the exit code, nothing changed"
+snapshot
+claw run "$POLICY" claw-it-roll-nope
+expect_rc 2
+expect_err "clawengine: no container \"claw-it-roll-nope\": No such container: claw-it-roll-nope
+usage: clawengine run policies/rolling.lua [OPTIONS] NAME... | --label KEY=VALUE"
+claw run "$POLICY" claw-it-roll --backup "$T/no/such/file"
+expect_rc 2
+expect_err_has "clawengine: --backup $T/no/such/file: cannot be read"
+claw run "$POLICY" claw-it-roll --order sideways
+expect_rc 2
+expect_err_has "clawengine: --order must be start-first or stop-first, not \"sideways\""
+claw run "$POLICY" claw-it-roll --image clawtest/none:404 --no-pull
+expect_rc 1
+expect_out_has "claw-it-roll: failed: "
+expect_out_has "No such image: clawtest/none:404"
+expect_unchanged
+done_check
+
+# kill -9 right after each step is journaled, then recover: one version serves
+# under the name, with its config, and no temporary container is left.
+for stepname in begin backup-start backup tag create created healthy switch retire; do
+  check "kill -9 after '$stepname', then recover"
+  fresh
+  echo '{"v":1}' >"$T/cfg/app.json"
+  # (in a subshell whose stderr is dropped: bash would report "Killed")
+  ( CLAWENGINE_TEST_CRASH_AFTER=$stepname "$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 \
+    --no-pull --backup "$T/cfg/app.json" --monitor 1 >"$T/out" 2>"$T/err" ) 2>/dev/null
+  rc=$?
+  [ "$rc" = 137 ] || fail "exit code $rc, want 137 (killed): $(cat "$T/err")"
+  claw recover
+  expect_rc 0
+  if [ "$stepname" = retire ]; then
+    expect_out_has "claw-it-roll: recovered: completed"
+    [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+  else
+    expect_out_has "claw-it-roll: recovered: rolled back"
+    [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+  fi
+  [ "$(cat "$T/cfg/app.json")" = '{"v":1}' ] || fail "config: $(cat "$T/cfg/app.json")"
+  only_one
+  claw recover
+  expect_err "nothing to recover"
+  done_check
+done
+
+finish
