@@ -256,7 +256,11 @@ function R.restore_changed(u)
 end
 
 --- Retire: the old container stops (drained first on a route) and is kept as
--- <name>-previous; the new one takes the name. Safe to run again after a crash in
+-- <name>-previous; the new one takes the name. The drain waits for the old
+-- backend's open connections to close by themselves (up to --drain-timeout): at
+-- the TCP level the daemon cannot tell an idle keep-alive connection from one in the
+-- middle of a request, and stopping the old version under a client that is sending
+-- would lose that request. Safe to run again after a crash in
 -- the middle (recover does): each part looks at what is already done.
 function R.retire(u, opts)
   local old_name = u.name .. R.PREVIOUS
