@@ -125,6 +125,21 @@ static int get_fields(const cJSON *o, claw_admin_req *r, claw_err *err)
     return 0;
 }
 
+/* cJSON ends a string at a NUL, so "a\u0000b" would read as the name "a": a command
+ * with the escape anywhere is refused rather than read as something it does not say.
+ * (Raw NUL bytes are not JSON and are refused before parsing.) */
+static int has_nul_escape(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && n - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* the escaped character: "\\u0000" is a backslash and "u0000" */
+    }
+    return 0;
+}
+
 int claw_admin_parse(const char *line, size_t len, claw_admin_req *r, claw_err *err)
 {
     memset(r, 0, sizeof *r);
@@ -134,14 +149,24 @@ int claw_admin_parse(const char *line, size_t len, claw_admin_req *r, claw_err *
         return claw_fail(err, CLAW_E_INVALID, 0, "admin: command longer than %d bytes",
                          CLAW_ADMIN_MAX_LINE);
     const char *end = NULL;
-    cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    const char *nul = memchr(line, '\0', len);
+    cJSON *o = nul ? NULL : cJSON_ParseWithLengthOpts(line, len, &end, 0);
     if (!o) {
-        size_t at = end && end >= line ? (size_t)(end - line) : 0;
+        size_t at = nul ? (size_t)(nul - line) : end && end >= line ? (size_t)(end - line) : 0;
         return claw_fail(err, CLAW_E_PARSE, 0, "admin: invalid JSON at byte %zu", at);
     }
+    /* One command a line: only whitespace may follow it. */
+    size_t rest = end && end >= line && end <= line + len ? (size_t)(end - line) : len;
+    while (rest < len && (line[rest] == ' ' || line[rest] == '\t' || line[rest] == '\r' ||
+                          line[rest] == '\n'))
+        rest++;
     int rc = -1;
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
-    if (!cJSON_IsObject(o))
+    if (rest < len)
+        claw_fail(err, CLAW_E_PARSE, 0, "admin: text after the command at byte %zu", rest);
+    else if (has_nul_escape(line, len))
+        claw_fail(err, CLAW_E_INVALID, 0, "admin: strings must not contain \\u0000");
+    else if (!cJSON_IsObject(o))
         claw_fail(err, CLAW_E_INVALID, 0, "admin: a command is a JSON object");
     else if (!cJSON_IsString(op))
         claw_fail(err, CLAW_E_INVALID, 0, "admin: \"op\" is missing");
