@@ -37,3 +37,8 @@ endforeach()
 
 add_test(NAME lua/install COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install_test.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(lua/install PROPERTIES LABELS lua ENVIRONMENT "CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
+
+# Fuzz targets (libFuzzer, clang only), built on request: -DCLAW_FUZZ=ON.
+if(CLAW_FUZZ)
+  include(${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz.cmake)
+endif()
