@@ -22,4 +22,23 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -L 'unit|lua')
 # The daemon is long-lived: its load tests run again under ASan with LeakSanitizer.
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -R 'docker/(fixture-images|test_daemon)')
+# The admin protocol parser under libFuzzer (clang only), for a bounded time, on a copy
+# of the seed corpus. A crash, leak or broken invariant fails the suite.
+if command -v clang >/dev/null; then
+  CC=clang cmake -S . -B build-fuzz -DCLAW_FUZZ=ON -DCLAW_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target fuzz_admin
+  fuzz=$(mktemp -d)
+  cp tests/fuzz/corpus/admin/* "$fuzz/"
+  rc=0
+  build-fuzz/fuzz_admin -max_total_time=20 -dict=tests/fuzz/admin.dict \
+    -artifact_prefix="$root/build-fuzz/" "$fuzz" tests/fuzz/corpus/admin >"$fuzz.log" 2>&1 || rc=$?
+  grep '^#' "$fuzz.log" | tail -n 1
+  if [ "$rc" -ne 0 ]; then
+    tail -n 40 "$fuzz.log" >&2
+    echo "test: fuzz_admin failed (exit $rc); the input is in build-fuzz/ (crash-*, leak-*)" >&2
+    rm -rf "$fuzz" "$fuzz.log"
+    exit 1
+  fi
+  rm -rf "$fuzz" "$fuzz.log"
+fi
 echo "test: all suites passed"
