@@ -15,6 +15,7 @@ local docker = require "claw.docker"
 local backup = require "claw.backup"
 local health = require "claw.health"
 local journal = require "claw.journal"
+local json = require "claw.json"
 local log = require "claw.log"
 local route = require "claw.route"
 local time = require "claw.time"
@@ -101,7 +102,7 @@ end
 
 --- Puts every backup back. Returns the list restored (what the history says).
 function R.restore_all(u)
-  local restored = {}
+  local restored = json.array()
   for _, b in ipairs(u.backups or {}) do
     local ok, err
     if b.kind == "volume" then
@@ -237,7 +238,7 @@ end
 --- Restores only the backups whose source changed since (the old container kept
 -- running: put back only what the new one wrote).
 function R.restore_changed(u)
-  local restored = {}
+  local restored = json.array()
   for _, b in ipairs(u.backups or {}) do
     local now = b.kind ~= "volume" and backup.sha256(b.path)
     if b.kind == "volume" or now ~= b.sha256 then
