@@ -11,7 +11,8 @@
 #   clawengine    `clawengine daemon`, when this build has it
 #
 # Environment: DURATION (s per wrk run, 5), REPEAT (runs per target and mode,
-# 3), CLAWENGINE (binary, build/clawengine), HOLD_CONNS (1000), IMAGE.
+# 3), CLAWENGINE (binary, build/clawengine), HOLD_CONNS (1000), IMAGE,
+# QUIET_IDLE / QUIET_WAIT (wait up to 20 s for 80 % idle CPU before a run).
 #
 # Needs root (apt-get, docker). Load goes only to 127.0.0.1 and to the
 # backend container's address on a local Docker bridge.
@@ -22,6 +23,8 @@ DURATION=${DURATION:-5}
 REPEAT=${REPEAT:-3}
 CLAWENGINE=${CLAWENGINE:-$ROOT/build/clawengine}
 HOLD_CONNS=${HOLD_CONNS:-1000}
+QUIET_IDLE=${QUIET_IDLE:-80}   # % of CPU idle wanted before each run
+QUIET_WAIT=${QUIET_WAIT:-20}   # seconds to wait for it at most
 IMAGE=${IMAGE:-clawtest/gateway:v1}
 WRK_THREADS=2
 WRK_CONNS=32
@@ -36,6 +39,7 @@ REFERENCES=(docker-proxy nginx haproxy)
 
 BACKEND_ID=""           # the container measured; checked before every run
 BACKEND_IP=""
+IDLE_BEFORE=NA          # machine idle % in the second before the current run
 WORK=""                 # temp dir: configs, logs, wrk output, results
 STARTED_PIDS=()         # processes this script started, stopped on exit
 CLK_TCK=$(getconf CLK_TCK)
@@ -329,7 +333,8 @@ wrk_errors() {
        END { print n + 0 }' "$1"
 }
 
-# One wrk run; appends "target mode rps p99_ms errors cpu_us_per_req" to
+# One wrk run; appends "target mode rps p99_ms errors cpu_us_per_req
+# machine_idle_pct_before" to
 # results.tsv. The proxy's CPU time over the run says how much of the
 # machine each forwarded request costs.
 run_wrk() { # TARGET MODE
@@ -337,7 +342,7 @@ run_wrk() { # TARGET MODE
   [[ $mode == close ]] && args=(-H "Connection: close")
   check_backend
   if [[ -n ${PID[$t]} ]] && ! kill -0 "${PID[$t]}" 2>/dev/null; then
-    printf '%s\t%s\tNA\tNA\t0\tNA\n' "$t" "$mode" >>"$WORK/results.tsv"
+    printf '%s\t%s\tNA\tNA\t0\tNA\t%s\n' "$t" "$mode" "$IDLE_BEFORE" >>"$WORK/results.tsv"
     note_end "$t"
     printf '  %-12s %-10s process %s is gone: %s\n' "$t" "$mode" "${PID[$t]}" "${GONE_WHY[$t]}"
     return 0
@@ -353,9 +358,9 @@ run_wrk() { # TARGET MODE
   if [[ -n $before && -n $after && ${requests:-0} =~ ^[0-9]+$ && ${requests:-0} -gt 0 ]]; then
     cpu_us=$(awk -v d=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us" >>"$WORK/results.tsv"
-  printf '  %-12s %-10s %8s req/s  p99 %8s ms  errors %s  proxy CPU %s us/req\n' \
-    "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us" "$IDLE_BEFORE" >>"$WORK/results.tsv"
+  printf '  %-12s %-10s %8s req/s  p99 %8s ms  errors %s  proxy CPU %5s us/req  machine idle before %s%%\n' \
+    "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us" "$IDLE_BEFORE"
   return 0
 }
 
@@ -371,10 +376,8 @@ run_throughput() {
     echo "round $((round + 1))/$REPEAT"
     for mode in keepalive close; do
       for ((i = 0; i < n; i++)); do
+        wait_quiet
         run_wrk "${TARGETS[(i + round) % n]}" "$mode"
-        # A breath between runs: the last run's closing connections and any
-        # queued work finish before the next target is measured.
-        sleep 1
       done
     done
   done
@@ -418,6 +421,8 @@ print_throughput_table() {
     echo
   done
   echo "us/req: the proxy process's CPU time per request during the run (median); err: wrk errors, all runs"
+  awk -F'\t' -v q="$QUIET_IDLE" '$7 != "NA" && $7 < q {n++} END {
+    printf "runs that started on a busy machine (under %d%% idle): %d of %d\n", q, n, NR}' "$WORK/results.tsv"
   print_ratios
 }
 
@@ -526,6 +531,32 @@ print_features() {
   return 0
 }
 
+# Percent of the machine's CPU time that was idle over the next SECONDS
+# (from the "cpu" line of /proc/stat: idle + iowait over all fields).
+machine_idle_pct() {
+  local a b
+  a=$(awk '$1 == "cpu" {t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t}' /proc/stat)
+  sleep "$1"
+  b=$(awk '$1 == "cpu" {t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t}' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " ")
+    d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
+}
+
+# A breath before each run: the last run's closing connections and queued
+# work finish first. This machine is shared, so it also waits (up to
+# QUIET_WAIT seconds) for the CPU to be at least QUIET_IDLE % idle without
+# us; the idle share is printed with the run either way, so that a slow run
+# can be told from a run beside someone else's test suite.
+wait_quiet() {
+  local waited=0
+  while :; do
+    IDLE_BEFORE=$(machine_idle_pct 1)
+    ((IDLE_BEFORE >= QUIET_IDLE || waited >= QUIET_WAIT)) && break
+    waited=$((waited + 1))
+  done
+  return 0
+}
+
 # Load average and other containers: this machine is shared (other work, other
 # tests' containers), and the figures are only as quiet as it is.
 machine_load() {
@@ -548,7 +579,11 @@ print_header() {
 
 main() {
   [[ $(id -u) == 0 ]] || die "run as root (apt-get, docker)"
-  [[ $DURATION =~ ^[0-9]+$ && $REPEAT =~ ^[0-9]+$ && $REPEAT -ge 1 ]] || die "DURATION and REPEAT must be whole numbers"
+  local v
+  for v in DURATION REPEAT HOLD_CONNS QUIET_IDLE QUIET_WAIT; do
+    [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number"
+  done
+  ((REPEAT >= 1 && DURATION >= 1)) || die "DURATION and REPEAT must be at least 1"
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/proxy-bench.XXXXXX")
   install_tools
   # A container of this name is a leftover of an earlier run that was killed
