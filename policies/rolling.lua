@@ -2,6 +2,7 @@
 --
 --   clawengine run policies/rolling.lua [OPTIONS] NAME...
 --   clawengine run policies/rolling.lua [OPTIONS] --label KEY=VALUE
+--   clawengine run policies/rolling.lua [OPTIONS] --compose FILE [SERVICE...]
 --
 -- For each container: pull; back up (--backup, --backup-volume); tag the running
 -- image :rollback; start the new version beside the old one and wait for its health
@@ -12,16 +13,18 @@ local args = require "claw.args"
 local docker = require "claw.docker"
 local engine = require "claw.engine"
 local json = require "claw.json"
+local yaml = require "claw.yaml"
 local log = require "claw.log"
 local R = require "claw.rollout"
 local time = require "claw.time"
 
 local spec = {
-  usage = "clawengine run policies/rolling.lua [OPTIONS] NAME... | --label KEY=VALUE",
+  usage = "clawengine run policies/rolling.lua [OPTIONS] NAME... | --label KEY=VALUE | --compose FILE [SERVICE...]",
   description = "Updates containers to a new image, health-gated, with rollback.",
   options = {
     { "image", value = "REF", help = "update to this reference (default: the one the container was created from)" },
     { "label", value = "KEY=VALUE", list = true, help = "update the running containers with this label" },
+    { "compose", value = "FILE", help = "update the services of this Compose file (all, or the SERVICEs named)" },
     { "backup", value = "PATH", list = true, help = "a file or folder to snapshot first and restore on rollback" },
     { "backup-volume", value = "NAME", list = true, help = "a named volume to snapshot first and restore on rollback" },
     { "health", value = "URL", help = "an HTTP health gate ({host} and {port} are the new container's)" },
@@ -53,31 +56,87 @@ for _, e in ipairs(opts.expect) do
   expect[k] = tonumber(v) or (v == "true" and true) or (v == "false" and false) or v
 end
 opts.expect = expect
-if #names == 0 and #opts.label == 0 then args.fail(spec, "no container named (NAME... or --label)") end
-
--- Targets: named containers must exist; labels select running ones.
-local targets = {}
-for _, n in ipairs(names) do
-  local c, err = docker.inspect(n)
-  if not c then args.fail(spec, "no container %q: %s", n, err.message) end
-  targets[#targets + 1] = c
+if #names == 0 and #opts.label == 0 and not opts.compose then
+  args.fail(spec, "no container named (NAME..., --label or --compose)")
 end
-if #opts.label > 0 then
-  for _, s in ipairs(assert(docker.containers { label = opts.label })) do
-    targets[#targets + 1] = assert(docker.inspect(s.Id))
-  end
-end
-for _, p in ipairs(opts.backup) do
-  local f = io.open(p, "r")
-  if not f then args.fail(spec, "--backup %s: cannot be read", p) end
+for _, b in ipairs(opts.backup) do
+  local f = io.open(b, "r")
+  if not f then args.fail(spec, "--backup %s: cannot be read", b) end
   f:close()
+end
+
+-- What applies to a group of targets: the options, or a Compose service's
+-- deploy.update_config (Swarm's meanings) over them.
+local function settings(over)
+  local s = {}
+  for k, v in pairs(opts) do s[k] = v end
+  s.parallelism, s.delay, s.max_failure_ratio = 0, 0, 0
+  for k, v in pairs(over or {}) do s[k] = v end
+  return s
+end
+
+-- Groups of targets, each with its settings.
+local groups = {}
+if opts.compose then
+  local project, err = yaml.compose(opts.compose)
+  if not project then args.fail(spec, "--compose %s: %s", opts.compose, err.message) end
+  local wanted = #names > 0 and names or nil
+  if not wanted then
+    wanted = {}
+    for svc in pairs(project.services) do wanted[#wanted + 1] = svc end
+    table.sort(wanted)
+  end
+  for _, svc in ipairs(wanted) do
+    local sdef = project.services[svc]
+    if not sdef then args.fail(spec, "service %q is not in %s", svc, opts.compose) end
+    local uc = type(sdef.deploy) == "table" and type(sdef.deploy.update_config) == "table"
+      and sdef.deploy.update_config or {}
+    local rc = type(sdef.deploy) == "table" and type(sdef.deploy.rollback_config) == "table"
+      and sdef.deploy.rollback_config or {}
+    local s = settings {
+      image = opts.image or sdef.image,
+      parallelism = tonumber(uc.parallelism) or 1,
+      delay = R.duration(uc.delay) or 0,
+      failure_action = uc.failure_action or opts.failure_action,
+      monitor = R.duration(uc.monitor) or opts.monitor,
+      max_failure_ratio = tonumber(uc.max_failure_ratio) or 0,
+      order = uc.order or opts.order,
+      rollback_delay = R.duration(rc.delay) or 0,
+    }
+    if not ({ rollback = true, pause = true, continue = true })[s.failure_action] then
+      args.fail(spec, "%s: services.%s.deploy.update_config.failure_action must be rollback, pause or continue",
+        opts.compose, svc)
+    end
+    local list = assert(docker.containers { label = {
+      "com.docker.compose.project=" .. project.name, "com.docker.compose.service=" .. svc } })
+    local targets = {}
+    for _, c in ipairs(list) do targets[#targets + 1] = assert(docker.inspect(c.Id)) end
+    table.sort(targets, function(a, b) return a.Name < b.Name end)
+    if #targets == 0 then
+      args.fail(spec, "service %q of project %q has no running container", svc, project.name)
+    end
+    groups[#groups + 1] = { name = svc, targets = targets, s = s }
+  end
+else
+  local targets = {}
+  for _, n in ipairs(names) do
+    local c, err = docker.inspect(n)
+    if not c then args.fail(spec, "no container %q: %s", n, err.message) end
+    targets[#targets + 1] = c
+  end
+  if #opts.label > 0 then
+    for _, s in ipairs(assert(docker.containers { label = opts.label })) do
+      targets[#targets + 1] = assert(docker.inspect(s.Id))
+    end
+  end
+  groups[1] = { targets = targets, s = settings() }
 end
 
 local dry = engine.dry_run
 local results = {}
 
 -- Prints the plan (--dry-run) instead of carrying it out.
-local function plan(c, u)
+local function plan(c, u, opts)
   local lines = {
     string.format("plan for %s (%s):", u.name, u.order),
     "  pull " .. u.image,
@@ -116,7 +175,7 @@ local function step(u, name, fields)
   crash_point(name)
 end
 
-local function update_one(c)
+local function update_one(c, opts)
   local name = c.Name:gsub("^/", "")
   local u = {
     name = name, old_id = c.Id, image = opts.image or c.Config.Image, old_image = c.Image,
@@ -130,7 +189,7 @@ local function update_one(c)
       name, #ports > 0 and (" and publishes " .. table.concat(ports, ", ") .. " itself") or "", name))
     u.order = "stop-first"
   end
-  if dry then return plan(c, u) end
+  if dry then return plan(c, u, opts) end
 
   -- 1. the new image
   if not opts.no_pull then
@@ -200,7 +259,7 @@ local function update_one(c)
   if u.route then
     step(u, "switch")
     u.switched = true
-    local swok, swerr = require("claw.route").switch(u.route, u.new_name, { admin = opts.admin })
+    local swok, swerr = R.route_move(u.route, u.name, u.new_name, opts)
     if not swok then return failed(swerr) end
   end
   local mok, merr = R.monitor(u, opts.monitor, opts)
@@ -220,14 +279,42 @@ local function update_one(c)
   return { name = name, outcome = "updated", image = u.image, seconds_to_healthy = ready, gap = gap }
 end
 
+-- A group updates in batches of `parallelism` (0: all in one), `delay` apart. The
+-- failure action fires when failed / tried exceeds max_failure_ratio: rollback
+-- also takes back the targets of the group already updated.
 local failures = 0
-for _, c in ipairs(targets) do
-  local r = update_one(c)
-  results[#results + 1] = r
-  if r.outcome ~= "updated" and r.outcome ~= "up to date" and r.outcome ~= "planned" then
-    failures = failures + 1
-    if opts.failure_action ~= "continue" then break end
+local function run_group(g)
+  local s, updated, failed, done = g.s, 0, 0, {}
+  for i, c in ipairs(g.targets) do
+    if i > 1 and s.parallelism > 0 and (i - 1) % s.parallelism == 0 and s.delay > 0 and not dry then
+      time.sleep(s.delay)
+    end
+    local r = update_one(c, s)
+    results[#results + 1] = r
+    if r.outcome == "updated" then
+      updated = updated + 1
+      done[#done + 1] = r.name
+    elseif r.outcome ~= "up to date" and r.outcome ~= "planned" then
+      failed = failed + 1
+      failures = failures + 1
+      if failed / (updated + failed) > s.max_failure_ratio then
+        if s.failure_action == "rollback" then
+          for j = #done, 1, -1 do
+            if j < #done and s.rollback_delay and s.rollback_delay > 0 then time.sleep(s.rollback_delay) end
+            local rb, err = R.rollback(done[j], s)
+            results[#results + 1] = { name = done[j], outcome = rb and "rolled back" or "rollback failed",
+              reason = "another target of the same group failed" .. (rb and "" or (": " .. tostring(err))) }
+          end
+        end
+        if s.failure_action ~= "continue" then return false end
+      end
+    end
   end
+  return true
+end
+
+for _, g in ipairs(groups) do
+  if not run_group(g) then break end
 end
 
 if opts.json or engine.json then

@@ -62,6 +62,31 @@ function R.finish(u, outcome, fields)
   return R.step(u, "end", rec)
 end
 
+--- Moves `from`'s share of new connections on route `rname` to `to` (added first
+-- when the route does not have it). With one backend this is a switch; with
+-- replicas on one route the other backends keep their shares.
+function R.route_move(rname, from, to, opts)
+  local o = { admin = opts.admin }
+  local routes, err = route.list(o)
+  if not routes then return nil, err end
+  local weight, has_to = 100, false
+  for _, r in ipairs(routes) do
+    if r.name == rname then
+      for _, b in ipairs(r.backends) do
+        if b.container == from and b.weight > 0 then weight = b.weight end
+        if b.container == to then has_to = true end
+      end
+    end
+  end
+  if not has_to then
+    local ok, aerr = route.add(rname, to, { weight = 0, admin = opts.admin })
+    if not ok then return nil, aerr end
+  end
+  local weights = { [to] = weight }
+  if from ~= to then weights[from] = 0 end
+  return route.weight(rname, weights, o)
+end
+
 --- The route of the daemon that serves container `name`, if a daemon runs.
 function R.find_route(name, admin)
   local routes = route.list { admin = admin }
@@ -210,7 +235,7 @@ end
 function R.undo(u, opts)
   local notes = {}
   if u.route and u.switched then
-    local ok, err = route.switch(u.route, u.name, { admin = opts.admin })
+    local ok, err = R.route_move(u.route, u.new_name, u.name, opts)
     notes[#notes + 1] = ok and "route back to the old container" or ("route not switched back: " .. tostring(err))
   end
   if u.new_id or u.new_name then
@@ -283,11 +308,93 @@ function R.retire(u, opts)
   if cur.Name ~= "/" .. u.name then assert(docker.rename(u.new_id, u.name)) end
   if u.route then
     -- The route names its backend by container name: the new one under its real name.
-    assert(route.add(u.route, u.name, { admin = opts.admin }))
-    assert(route.switch(u.route, u.name, { admin = opts.admin }))
+    assert(route.add(u.route, u.name, { weight = 0, admin = opts.admin }))
+    assert(R.route_move(u.route, u.new_name, u.name, opts))
     route.remove(u.route, u.new_name, { admin = opts.admin })
   end
   return true
+end
+
+--- Seconds from a Compose duration: "10s", "1m30s", "500ms", "2h", or a number.
+function R.duration(v)
+  if v == nil then return nil end
+  if type(v) == "number" then return v end
+  local total, rest = 0, tostring(v)
+  for n, unit in rest:gmatch("([%d%.]+)(%a+)") do
+    local mult = ({ h = 3600, m = 60, s = 1, ms = 0.001, us = 1e-6, ns = 1e-9 })[unit]
+    if not mult then return nil end
+    total = total + tonumber(n) * mult
+  end
+  if total == 0 and not rest:match("^0") then return tonumber(rest) end
+  return total
+end
+
+--- The last completed update of `name`, from the journals.
+function R.last_update(name)
+  local last
+  for _, path in ipairs(assert(journal.files(journal.dir()))) do
+    local u = R.from_records(path, assert(journal.read(path)))
+    if u.name == name and u.outcome == "updated" then last = u end
+  end
+  return last
+end
+
+--- Back to the version before the last completed update of `name` (see
+-- lua/claw/cmd/rollback.lua). Returns { seconds =, restored =, image = }.
+function R.rollback(name, opts)
+  local last = R.last_update(name)
+  if not last then return fail("not_found", "no completed update of %s in the history", name) end
+  local current = docker.inspect(name)
+  if not current then return fail("not_found", "no container %s", name) end
+  if current.Id ~= last.new_id then
+    return fail("conflict", "%s is not the container the last update made (it was changed since)", name)
+  end
+  local t0 = time.monotonic()
+  local rb = { name = name, old_id = current.Id, image = "rollback", new_name = name .. R.NEXT,
+    route = R.find_route(name, opts.admin), backups = last.backups }
+  R.journal_open(rb)
+  assert(R.step(rb, "begin", { name = name, kind = "rollback", old_id = current.Id,
+    old_image = current.Image, new_image = last.old_image, route = rb.route or json.null,
+    new_name = rb.new_name, of = last.journal }))
+  for _, b in ipairs(rb.backups) do assert(R.step(rb, "backup", b)) end
+  -- The container to go back to: the previous one, or a new one from :rollback.
+  local prev = docker.inspect(last.old_id)
+  if prev then
+    rb.new_id = prev.Id
+    if prev.Name ~= "/" .. rb.new_name then assert(docker.rename(prev.Id, rb.new_name)) end
+  else
+    local spec = assert(docker.clone(current.Id, { image = R.repository(last.image) .. ":rollback",
+      name = rb.new_name }))
+    rb.new_id = assert(docker.create(spec))
+  end
+  assert(R.step(rb, "created", { new_id = rb.new_id }))
+  local restored = json.array()
+  if #rb.backups > 0 then
+    -- The previous version must not start on state the newer one migrated.
+    if rb.route then
+      assert(route.drain(rb.route, name, { timeout = opts.drain_timeout, admin = opts.admin }))
+    end
+    assert(docker.stop(current.Id))
+    assert(R.step(rb, "restore"))
+    restored = assert(R.restore_all(rb))
+  end
+  assert(docker.start(rb.new_id))
+  local ok, err = R.health_gate(rb.new_id, { timeout = opts.timeout })
+  if not ok then
+    R.finish(rb, "rollback failed", { reason = tostring(err) })
+    return nil, err
+  end
+  if rb.route then
+    assert(R.step(rb, "switch"))
+    assert(R.route_move(rb.route, name, rb.new_name, opts))
+  end
+  local serving = time.monotonic() - t0
+  assert(R.step(rb, "retire"))
+  -- The version rolled back from is kept stopped as NAME-previous, so a second
+  -- rollback goes forward again.
+  assert(R.retire(rb, opts))
+  R.finish(rb, "rolled back", { restored = restored })
+  return { seconds = time.monotonic() - t0, serving = serving, restored = restored, image = last.old_image }
 end
 
 --- Rebuilds an update from its journal records (for recover and rollback).
