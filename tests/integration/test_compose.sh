@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# rolling.lua on a Compose service with 3 replicas behind one route: parallelism 1,
+# a delay between batches, failure_action rollback; --dry-run prints the plan only;
+# a service that is not in the file is refused.
+source "$(dirname "$0")/lib.sh"
+POLICY="$HERE/../../policies/rolling.lua"
+PORT=28970
+export CLAWENGINE_ADMIN=$T/admin.sock CLAWENGINE_STATE_DIR=$T/statedir
+P=clawit
+
+teardown() {
+  [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+  cleanup_containers clawit-web
+}
+trap teardown EXIT
+cleanup_containers clawit-web
+
+cat >"$T/compose.yml" <<YML
+name: $P
+services:
+  web:
+    image: \${WEB_IMAGE:-clawtest/gateway:v2}
+    deploy:
+      replicas: 3
+      update_config:
+        parallelism: 1
+        delay: 1s
+        failure_action: rollback
+        order: start-first
+        monitor: 1s
+YML
+cat >"$T/daemon.yml" <<YML
+admin: $T/admin.sock
+state: $T/routes.json
+routes:
+  web:
+    listen: [ "127.0.0.1:$PORT" ]
+    container: $P-web-1
+    port: 18789
+YML
+
+# three v1 replicas, as Compose labels them; extra `docker run` args for replica 2
+replicas() {
+  cleanup_containers clawit-web
+  for i in 1 2 3; do
+    extra=()
+    [ "$i" = 2 ] && extra=("$@")
+    docker run -d --name $P-web-$i --label com.docker.compose.project=$P \
+      --label com.docker.compose.service=web --label com.docker.compose.container-number=$i \
+      "${extra[@]}" clawtest/gateway:v1 >/dev/null
+  done
+  for i in 1 3; do
+    for _ in $(seq 1 100); do [ "$(docker inspect -f '{{.State.Health.Status}}' $P-web-$i)" = healthy ] && break; sleep 0.1; done
+  done
+  # (before the daemon runs, the first time, there is no route to add them to yet)
+  for i in 1 2 3; do "$CLAW" route add web $P-web-$i --weight 100 >/dev/null 2>&1; done
+  return 0
+}
+
+replicas
+"$CLAW" daemon --config "$T/daemon.yml" >"$T/daemon.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do [ -S "$T/admin.sock" ] && break; sleep 0.05; done
+for i in 1 2 3; do "$CLAW" route add web $P-web-$i --weight 100 >/dev/null; done
+
+check "--dry-run prints the plan and changes nothing"
+snapshot
+claw --dry-run run "$POLICY" --compose "$T/compose.yml"
+expect_rc 0
+expect_out_has "plan for $P-web-1 (start-first):"
+expect_out_has "  switch route web to $P-web-1-next, monitor 1 s"
+expect_out_has "$P-web-3: planned"
+expect_unchanged
+done_check
+
+check "3 replicas, one at a time, a delay apart, under load: 0 failed"
+cat >"$T/count.lua" <<'LUA'
+done = function(s)
+  local e = s.errors
+  io.write(string.format("WRK %d %d\n", s.requests, e.connect + e.read + e.write + e.timeout + e.status))
+end
+LUA
+wrk -t2 -c8 -d14s -s "$T/count.lua" "http://127.0.0.1:$PORT/" | sed -n 's/^WRK //p' >"$T/wrk" &
+w=$!
+sleep 0.5
+start=$(date +%s)
+claw run "$POLICY" --compose "$T/compose.yml" --no-pull
+took=$(( $(date +%s) - start ))
+expect_rc 0
+expect_out "$P-web-1: updated
+$P-web-2: updated
+$P-web-3: updated"
+wait $w
+read -r reqs errs <"$T/wrk"
+echo "compose rollout: $reqs requests, $errs failed, ${took}s" >&2
+[ "${errs:-1}" = 0 ] || fail "$errs of $reqs failed"
+[ "$took" -ge 2 ] || fail "no delay between batches (${took}s)"
+for i in 1 2 3; do
+  [ "$(docker inspect -f '{{.Config.Image}} {{index .Config.Labels "com.docker.compose.service"}} {{index .Config.Labels "com.docker.compose.container-number"}}' $P-web-$i)" = "clawtest/gateway:v2 web $i" ] ||
+    fail "replica $i: $(docker inspect -f '{{.Config.Image}} {{.Config.Labels}}' $P-web-$i)"
+done
+claw route list
+[ "$(grep -c "^web .* 100 *active" <<<"$out")" = 3 ] || fail "route shares: $out"
+done_check
+
+check "failure_action rollback: replica 2 fails, replica 1 is rolled back, 3 untouched"
+replicas -e READY_DELAY=60
+WEB_IMAGE=clawtest/gateway:v2 claw run "$POLICY" --compose "$T/compose.yml" --no-pull --timeout 3
+expect_rc 1
+expect_out_has "$P-web-1: updated"
+expect_out_has "$P-web-2: rolled back: "
+expect_out_has "$P-web-1: rolled back: another target of the same group failed"
+for i in 1 2 3; do
+  [ "$(docker inspect -f '{{.Config.Image}}' $P-web-$i)" = clawtest/gateway:v1 ] || fail "replica $i not on v1"
+done
+docker inspect $P-web-2-next >/dev/null 2>&1 && fail "a -next container is left"
+done_check
+
+check "a service that is not in the file; a file that is not there"
+snapshot
+claw run "$POLICY" --compose "$T/compose.yml" nope
+expect_rc 2
+expect_err "clawengine: service \"nope\" is not in $T/compose.yml
+usage: clawengine run policies/rolling.lua [OPTIONS] NAME... | --label KEY=VALUE | --compose FILE [SERVICE...]"
+claw run "$POLICY" --compose "$T/none.yml"
+expect_rc 2
+expect_err_has "clawengine: --compose $T/none.yml: cannot read $T/none.yml: No such file or directory"
+expect_unchanged
+done_check
+
+finish
