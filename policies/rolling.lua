@@ -266,11 +266,13 @@ local function update_one(c, opts)
   if not mok then return failed(merr) end
 
   -- 6. retire the old one
+  local route_failures = R.route_failures(u.route, u.new_name, opts)
   step(u, "retire")
   local rok, rerr = R.retire(u, opts)
   if not rok then return failed(rerr) end
   docker.tag(u.new_image, R.repository(u.image) .. ":stable")
-  R.finish(u, "updated", { seconds_to_healthy = ready, gap = gap or json.null })
+  R.finish(u, "updated", { seconds_to_healthy = ready, gap = gap or json.null,
+    route_failures = route_failures or json.null })
   log.info("updated", { container = name, image = u.image, healthy_after = string.format("%.2fs", ready),
     gap = gap and string.format("%.2fs", gap) or nil })
   if gap then

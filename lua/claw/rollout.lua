@@ -53,7 +53,23 @@ function R.step(u, name, fields)
   local rec = { step = name, time = time.now() }
   for k, v in pairs(fields or {}) do rec[k] = v end
   u.timeline[#u.timeline + 1] = { step = name, time = rec.time }
-  return journal.append(u.journal, rec)
+  local ok, err = journal.append(u.journal, rec)
+  if ok and name ~= "end" then -- progress, one line per step (JSON events with --json)
+    log.info(name, { container = u.name, elapsed = string.format("%.2fs", rec.time - (u.started or rec.time)) })
+  end
+  return ok, err
+end
+
+--- Connection failures and resets the route saw to a backend (nil without a route).
+function R.route_failures(rname, backend, opts)
+  local routes = rname and route.list { admin = opts.admin }
+  for _, r in ipairs(routes or {}) do
+    if r.name == rname then
+      for _, b in ipairs(r.backends) do
+        if b.container == backend then return b.connect_failures + b.resets end
+      end
+    end
+  end
 end
 
 function R.finish(u, outcome, fields)
