@@ -48,7 +48,7 @@ CLK_TCK=$(getconf CLK_TCK)
 TARGETS=()              # names of the targets that are up
 declare -A URL=()       # target -> URL wrk hits
 declare -A PID=()       # target -> PID of the proxy process measured
-declare -A RSS_FRESH=() # target -> kB right after start, before any load
+declare -A RSS_FRESH=() # target -> "VmRSS RssAnon" kB right after start
 declare -A GONE_WHY=()  # target -> how its process ended, when it did
 
 log() { printf '%s\n' "$*" >&2; }
@@ -308,7 +308,12 @@ note_end() {
 
 # Both readers print nothing (and succeed) when the process is gone, so a
 # proxy that dies mid-run costs its own figures, not the whole run.
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || true; }
+# "VmRSS RssAnon" in kB. VmRSS is the figure the targets are set in; it
+# counts every mapped page of the shared libraries too, so the anonymous
+# part (the process's own heap and stacks) is shown beside it.
+rss_kb() {
+  awk '/^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} END {if (r != "") print r, a}' "/proc/$1/status" 2>/dev/null || true
+}
 
 # utime+stime in clock ticks, all threads. The command name (field 2) may
 # hold spaces, so cut up to its closing parenthesis first.
@@ -512,14 +517,19 @@ run_resources() {
       "${opened[$t]:-NA}" "$(secs "${cpu_idle[$t]:-NA}")" "$(secs "${cpu_held[$t]:-NA}")"
   done
   if [[ -n ${NGINX_MASTER:-} ]]; then
-    echo "(nginx master, not counted above: $(mb "$(rss_kb "$NGINX_MASTER")") RSS)"
+    echo "(nginx master, not counted above: $(mb "$(rss_kb "$NGINX_MASTER")") MB)"
   fi
+  echo "RSS in MB as VmRSS/RssAnon (RssAnon: the process's own memory, without shared-library pages);"
   echo "RSS fresh: after start, before any load; RSS idle: after the throughput runs;"
   echo "CPU: user+system seconds over ${IDLE_SECONDS}s with no connections / with the connections held idle"
 }
 
 secs() { [[ $1 == NA ]] && echo NA || echo "${1}s"; }
-mb() { [[ $1 =~ ^[0-9]+$ ]] && awk -v k="$1" 'BEGIN {printf "%.1f MB", k / 1024}' || echo NA; }
+# "VmRSS/RssAnon" in MB, from rss_kb's pair.
+mb() {
+  if [[ $1 =~ ^[0-9]+\ [0-9]+$ ]]; then awk -v p="$1" 'BEGIN {split(p, k, " "); printf "%.1f/%.1f", k[1] / 1024, k[2] / 1024}'
+  else echo NA; fi
+}
 
 # The daemon says which kernel features it uses (splice, SO_REUSEPORT,
 # epoll) in a "features:" log line; repeat it here when it does.
