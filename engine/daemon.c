@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,10 +416,16 @@ static void reply(admin_client *c, cJSON *answer)
     text[len] = '\n'; /* replaces the NUL: the line ends with a newline */
     while (off <= len) {
         ssize_t n = send(c->fd, text + off, len + 1 - off, MSG_NOSIGNAL);
-        if (n < 0 && errno != EINTR && errno != EAGAIN)
-            break;
-        if (n > 0)
+        if (n > 0) {
             off += (size_t)n;
+        } else if (n < 0 && errno == EAGAIN) {
+            /* A client that does not read its answer gets a second, not the loop. */
+            struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+            if (poll(&p, 1, 1000) <= 0)
+                break;
+        } else if (!(n < 0 && errno == EINTR)) {
+            break;
+        }
     }
     free(text);
 }
@@ -532,6 +539,10 @@ static cJSON *execute(daemon_t *d, admin_client *c, const claw_admin_req *r)
         break;
     case CLAW_ADMIN_DRAIN: {
         drain_ticket *t = calloc(1, sizeof *t);
+        if (!t) {
+            claw_fail(&err, CLAW_E_IO, 0, "out of memory");
+            return error_answer(&err);
+        }
         t->client = c;
         rc = claw_proxy_drain(d->p, r->route, r->container,
                               r->timeout >= 0 ? r->timeout : d->cfg.drain_timeout, on_drained, t, &err);
