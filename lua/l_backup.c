@@ -1,11 +1,18 @@
-/* require "claw.backup": save, restore and list copies of a file (engine/backup.c). */
+/* require "claw.backup": save, restore and list copies of a file, snapshots of a
+ * directory or of a Docker volume (engine/backup.c). */
 #include <stdio.h>
+#include <string.h>
 
 #include "backup.h"
 #include "lclaw.h"
 #include "paths.h"
 
-static void read_opts(lua_State *L, int arg, claw_backup_opts *o, char *store, size_t size)
+#define VOLUME "volume:"
+
+/* Reads {dir=, keep=}; a "volume:NAME" path also needs the Docker client (made on
+ * first use), which nothing else here does. */
+static void read_opts(lua_State *L, const char *path, int arg, claw_backup_opts *o, char *store,
+                      size_t size)
 {
     claw_checkopts(L, arg);
     o->keep = (int)claw_optnumfield(L, arg, "keep", 10);
@@ -17,13 +24,32 @@ static void read_opts(lua_State *L, int arg, claw_backup_opts *o, char *store, s
     else
         snprintf(store, size, "%s/backups", claw_state_dir(state, sizeof state));
     o->store = store;
+    if (strncmp(path, VOLUME, strlen(VOLUME)) == 0)
+        o->docker = claw_rt_docker(L);
+}
+
+/* The `which` option: a string, or an integer index (1 = newest). */
+static const char *read_which(lua_State *L, int arg, char *idx, size_t size)
+{
+    const char *which = NULL;
+    if (lua_type(L, arg) == LUA_TTABLE && lua_getfield(L, arg, "which") != LUA_TNIL) {
+        if (lua_isinteger(L, -1))
+            snprintf(idx, size, "%lld", (long long)lua_tointeger(L, -1)), which = idx;
+        else if (lua_type(L, -1) == LUA_TSTRING)
+            which = lua_tostring(L, -1);
+        else
+            luaL_argerror(L, arg, "field 'which' must be a string or an integer");
+    }
+    return which; /* a string stays on the stack, so it lives until we return */
 }
 
 static void push_info(lua_State *L, const claw_backup_info *b)
 {
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 8);
     lua_pushstring(L, b->id);
     lua_setfield(L, -2, "id");
+    lua_pushstring(L, b->kind);
+    lua_setfield(L, -2, "kind");
     lua_pushstring(L, b->path);
     lua_setfield(L, -2, "path");
     lua_pushstring(L, b->source);
@@ -32,42 +58,35 @@ static void push_info(lua_State *L, const claw_backup_info *b)
     lua_setfield(L, -2, "sha256");
     lua_pushinteger(L, b->size);
     lua_setfield(L, -2, "size");
+    lua_pushinteger(L, b->files);
+    lua_setfield(L, -2, "files");
     lua_pushnumber(L, b->time);
     lua_setfield(L, -2, "time");
 }
 
-static int l_save(lua_State *L)
+static int save(lua_State *L, const char *path)
 {
-    const char *path = luaL_checkstring(L, 1);
     char store[4096];
     claw_backup_opts o = { 0 };
-    read_opts(L, 2, &o, store, sizeof store);
+    read_opts(L, path, 2, &o, store, sizeof store);
     claw_backup_info info;
     claw_err e;
     if (claw_backup_save(path, &o, &info, &e) != 0)
         return claw_pusherror(L, &e);
-    claw_dry(L, "back up %s to %s and %s.pre-update", info.source, info.path, info.source);
+    if (strcmp(info.kind, "dir") == 0)
+        claw_dry(L, "snapshot %s to %s", info.source, info.path);
+    else
+        claw_dry(L, "back up %s to %s and %s.pre-update", info.source, info.path, info.source);
     push_info(L, &info);
     return 1;
 }
 
-static int l_restore(lua_State *L)
+static int restore(lua_State *L, const char *path)
 {
-    const char *path = luaL_checkstring(L, 1);
-    claw_checkopts(L, 2);
-    char store[4096];
+    char store[4096], idx[32];
     claw_backup_opts o = { 0 };
-    read_opts(L, 2, &o, store, sizeof store);
-    const char *which = NULL;
-    char idx[32];
-    if (lua_type(L, 2) == LUA_TTABLE && lua_getfield(L, 2, "which") != LUA_TNIL) {
-        if (lua_isinteger(L, -1))
-            snprintf(idx, sizeof idx, "%lld", (long long)lua_tointeger(L, -1)), which = idx;
-        else if (lua_type(L, -1) == LUA_TSTRING)
-            which = lua_tostring(L, -1);
-        else
-            luaL_argerror(L, 2, "field 'which' must be a string or an integer");
-    }
+    read_opts(L, path, 2, &o, store, sizeof store);
+    const char *which = read_which(L, 2, idx, sizeof idx);
     claw_backup_info info;
     claw_err e;
     if (claw_backup_restore(path, which, &o, &info, &e) != 0)
@@ -77,12 +96,41 @@ static int l_restore(lua_State *L)
     return 1;
 }
 
+/* "volume:" .. name, on the stack above the options (which may be absent) */
+static const char *volume_path(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_settop(L, 2);
+    return lua_pushfstring(L, VOLUME "%s", name);
+}
+
+static int l_save(lua_State *L)
+{
+    return save(L, luaL_checkstring(L, 1));
+}
+
+static int l_restore(lua_State *L)
+{
+    return restore(L, luaL_checkstring(L, 1));
+}
+
+static int l_save_volume(lua_State *L)
+{
+    return save(L, volume_path(L));
+}
+
+static int l_restore_volume(lua_State *L)
+{
+    return restore(L, volume_path(L));
+}
+
 static int l_list(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     char store[4096];
     claw_backup_opts o = { 0 };
-    read_opts(L, 2, &o, store, sizeof store);
+    /* a list reads the store only: no Docker client even for a volume */
+    read_opts(L, "", 2, &o, store, sizeof store);
     claw_err e;
     cJSON *list = claw_backup_list(path, &o, &e);
     if (!list)
@@ -104,7 +152,8 @@ static int l_sha256(lua_State *L)
 }
 
 static const luaL_Reg funcs[] = {
-    { "save", l_save }, { "restore", l_restore }, { "list", l_list },
+    { "save", l_save },   { "restore", l_restore }, { "save_volume", l_save_volume },
+    { "restore_volume", l_restore_volume },         { "list", l_list },
     { "sha256", l_sha256 }, { NULL, NULL },
 };
 
