@@ -130,7 +130,7 @@ function R.backup_all(u, paths, volumes)
   for _, p in ipairs(paths or {}) do
     local b, err = backup.save(p)
     if not b then return nil, err end
-    u.backups[#u.backups + 1] = { path = p, id = b.id, sha256 = b.sha256, kind = "path" }
+    u.backups[#u.backups + 1] = { path = p, id = b.id, sha256 = b.sha256, kind = b.kind or "file" }
   end
   for _, v in ipairs(volumes or {}) do
     if not backup.save_volume then return fail("invalid", "volume backups are not available in this build") end
@@ -281,8 +281,10 @@ end
 function R.restore_changed(u)
   local restored = json.array()
   for _, b in ipairs(u.backups or {}) do
-    local now = b.kind ~= "volume" and backup.sha256(b.path)
-    if b.kind == "volume" or now ~= b.sha256 then
+    -- A file is put back only when it changed; a folder or volume always (its
+    -- record's sha256 is that of its manifest, not of one file).
+    local same = b.kind == "file" and backup.sha256(b.path) == b.sha256
+    if not same then
       local ok, err
       if b.kind == "volume" then
         ok, err = backup.restore_volume(b.path, { which = b.id })

@@ -160,7 +160,7 @@ snapshot
 claw run "$POLICY" claw-it-roll-nope
 expect_rc 2
 expect_err "clawengine: no container \"claw-it-roll-nope\": No such container: claw-it-roll-nope
-usage: clawengine run policies/rolling.lua [OPTIONS] NAME... | --label KEY=VALUE"
+usage: clawengine run policies/rolling.lua [OPTIONS] NAME... | --label KEY=VALUE | --compose FILE [SERVICE...]"
 claw run "$POLICY" claw-it-roll --backup "$T/no/such/file"
 expect_rc 2
 expect_err_has "clawengine: --backup $T/no/such/file: cannot be read"
