@@ -269,11 +269,35 @@ function R.undo(u, opts)
     local ok, serr = docker.start(u.old_id)
     if not ok then return nil, serr end
   else
+    -- A restore replaces a path with a new file or folder; a container that mounts
+    -- that very path (or the volume) keeps the replaced one until it restarts. So
+    -- the old container restarts after such a restore: briefly down, but on the
+    -- state it wrote, not on what the new version left.
+    local restart = R.mounts_any(old, u.backups)
+    if restart then assert(docker.stop(u.old_id)) end
     local restored, err = R.restore_changed(u)
     if not restored then return nil, err end
     u.restored = restored
+    if restart then
+      local ok, serr = docker.start(u.old_id)
+      if not ok then return nil, serr end
+      notes[#notes + 1] = "the old container restarted on its restored state"
+    end
   end
   return true, notes
+end
+
+--- Does the container mount one of the backed-up paths or volumes itself?
+function R.mounts_any(c, backups)
+  for _, b in ipairs(backups or {}) do
+    for _, m in ipairs(c.Mounts or {}) do
+      if (b.kind == "volume" and m.Type == "volume" and m.Name == b.path) or
+         (b.kind ~= "volume" and m.Type == "bind" and m.Source == b.path) then
+        return true
+      end
+    end
+  end
+  return false
 end
 
 --- Restores only the backups whose source changed since (the old container kept
