@@ -141,6 +141,19 @@ expect_out_has "\"restored\":[\"$T/state/version\"]"
 only_one
 done_check
 
+check "a migrated state folder mounted by the old container: restored, the old one restarted on it"
+mkdir -p "$T/appstate"
+fresh -v "$T/appstate:/state" -e STATE_FILE=/state/version -e REFUSE_NEWER_STATE=1
+echo keep >"$T/appstate/other"
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3 --backup "$T/appstate"
+expect_rc 1
+[ "$(cat "$T/appstate/version")" = 1.0.0 ] || fail "state folder not restored: $(cat "$T/appstate/version")"
+[ "$(cat "$T/appstate/other")" = keep ] || fail "other file lost"
+[ "$(docker exec claw-it-roll /gateway --probe /version | head -c 5)" = "200 1" ] || fail "old version not serving"
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+only_one
+done_check
+
 check "without a route: stop-first, the gap is reported"
 cleanup_containers claw-it-roll
 docker run -d --name claw-it-roll -p 127.0.0.1:$((PORT + 1)):18789 clawtest/gateway:v1 >/dev/null
