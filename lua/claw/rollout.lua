@@ -133,7 +133,6 @@ function R.backup_all(u, paths, volumes)
     u.backups[#u.backups + 1] = { path = p, id = b.id, sha256 = b.sha256, kind = b.kind or "file" }
   end
   for _, v in ipairs(volumes or {}) do
-    if not backup.save_volume then return fail("invalid", "volume backups are not available in this build") end
     local b, err = backup.save_volume(v)
     if not b then return nil, err end
     u.backups[#u.backups + 1] = { path = v, id = b.id, sha256 = b.sha256, kind = "volume" }
@@ -141,19 +140,24 @@ function R.backup_all(u, paths, volumes)
   return true
 end
 
+local function restore_one(b)
+  local ok, err
+  if b.kind == "volume" then
+    ok, err = backup.restore_volume(b.path, { which = b.id })
+  else
+    ok, err = backup.restore(b.path, { which = b.id })
+  end
+  if ok then log.info("restored", { path = b.path, backup = b.id }) end
+  return ok, err
+end
+
 --- Puts every backup back. Returns the list restored (what the history says).
 function R.restore_all(u)
   local restored = json.array()
   for _, b in ipairs(u.backups or {}) do
-    local ok, err
-    if b.kind == "volume" then
-      ok, err = backup.restore_volume(b.path, { which = b.id })
-    else
-      ok, err = backup.restore(b.path, { which = b.id })
-    end
+    local ok, err = restore_one(b)
     if not ok then return nil, err, restored end
     restored[#restored + 1] = b.path
-    log.info("restored", { path = b.path, backup = b.id })
   end
   return restored
 end
@@ -307,17 +311,10 @@ function R.restore_changed(u)
   for _, b in ipairs(u.backups or {}) do
     -- A file is put back only when it changed; a folder or volume always (its
     -- record's sha256 is that of its manifest, not of one file).
-    local same = b.kind == "file" and backup.sha256(b.path) == b.sha256
-    if not same then
-      local ok, err
-      if b.kind == "volume" then
-        ok, err = backup.restore_volume(b.path, { which = b.id })
-      else
-        ok, err = backup.restore(b.path, { which = b.id })
-      end
+    if not (b.kind == "file" and backup.sha256(b.path) == b.sha256) then
+      local ok, err = restore_one(b)
       if not ok then return nil, err end
       restored[#restored + 1] = b.path
-      log.info("restored", { path = b.path, backup = b.id })
     end
   end
   return restored
