@@ -22,6 +22,7 @@ static const struct {
     { "delete", CLAW_ADMIN_DELETE }, { "add", CLAW_ADMIN_ADD },
     { "weight", CLAW_ADMIN_WEIGHT }, { "switch", CLAW_ADMIN_SWITCH },
     { "drain", CLAW_ADMIN_DRAIN },   { "remove", CLAW_ADMIN_REMOVE },
+    { "rename", CLAW_ADMIN_RENAME },
 };
 
 /* Route and container names: what Docker allows in a container name. */
@@ -97,8 +98,10 @@ static int get_fields(const cJSON *o, claw_admin_req *r, claw_err *err)
         return -1;
     int needs_container = r->op == CLAW_ADMIN_CREATE || r->op == CLAW_ADMIN_ADD ||
                           r->op == CLAW_ADMIN_SWITCH || r->op == CLAW_ADMIN_DRAIN ||
-                          r->op == CLAW_ADMIN_REMOVE;
+                          r->op == CLAW_ADMIN_REMOVE || r->op == CLAW_ADMIN_RENAME;
     if (needs_container && get_name(o, "container", r->container, sizeof r->container, err) != 0)
+        return -1;
+    if (r->op == CLAW_ADMIN_RENAME && get_name(o, "to", r->to, sizeof r->to, err) != 0)
         return -1;
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "weight");
     if (r->op == CLAW_ADMIN_ADD && w) {

@@ -21,12 +21,14 @@ typedef enum {
     CLAW_ADMIN_SWITCH, /* route, container */
     CLAW_ADMIN_DRAIN,  /* route, container, timeout (< 0: the daemon's default) */
     CLAW_ADMIN_REMOVE, /* route, container */
+    CLAW_ADMIN_RENAME, /* route, container, to */
 } claw_admin_op;
 
 typedef struct claw_admin_req {
     claw_admin_op op;
     char route[128];
     char container[128];
+    char to[128];
     int weight, port, sticky;
     double timeout;
     cJSON *weights; /* {"name": percent}, owned */

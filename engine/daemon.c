@@ -557,6 +557,9 @@ static cJSON *execute(daemon_t *d, admin_client *c, const claw_admin_req *r)
     case CLAW_ADMIN_REMOVE:
         rc = claw_proxy_backend_remove(d->p, r->route, r->container, &err);
         break;
+    case CLAW_ADMIN_RENAME:
+        rc = claw_proxy_backend_rename(d->p, r->route, r->container, r->to, &err);
+        break;
     }
     if (rc != 0)
         return error_answer(&err);

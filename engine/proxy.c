@@ -790,6 +790,19 @@ int claw_proxy_backend_remove(claw_proxy *p, const char *route_name, const char 
     return 0;
 }
 
+int claw_proxy_backend_rename(claw_proxy *p, const char *route_name, const char *name,
+                              const char *to, claw_err *err)
+{
+    backend *b = need_backend(p, route_name, name, err);
+    if (!b)
+        return -1;
+    if (strcmp(name, to) != 0 && claw_proxy_has_backend(p, route_name, to))
+        return claw_fail(err, CLAW_E_CONFLICT, 0, "route \"%s\" has a backend \"%s\" already",
+                         route_name, to);
+    snprintf(b->name, sizeof b->name, "%s", to);
+    return 0;
+}
+
 int claw_proxy_has_backend(const claw_proxy *p, const char *route_name, const char *name)
 {
     const route *r = find_route(p, route_name);

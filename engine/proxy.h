@@ -54,6 +54,10 @@ int claw_proxy_drain(claw_proxy *p, const char *route, const char *name, double 
                      claw_drain_done done, void *ud, claw_err *err);
 int claw_proxy_backend_remove(claw_proxy *p, const char *route, const char *name,
                               claw_err *err);
+/* Renames a backend; its connections and counters stay (the container it names was
+ * renamed). */
+int claw_proxy_backend_rename(claw_proxy *p, const char *route, const char *name,
+                              const char *to, claw_err *err);
 int claw_proxy_has_backend(const claw_proxy *p, const char *route, const char *name);
 int claw_proxy_backend_count(const claw_proxy *p, const char *route);
 

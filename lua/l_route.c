@@ -129,6 +129,19 @@ static int simple(lua_State *L, const char *op)
 }
 
 static int l_switch(lua_State *L) { return simple(L, "switch"); }
+
+/* rename(route, container, to): the container was renamed; its connections stay. */
+static int l_rename(lua_State *L)
+{
+    const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
+    const char *to = luaL_checkstring(L, 3);
+    claw_checkopts(L, 4);
+    if (dry(L, "rename", route, container))
+        return 1;
+    cJSON *r = request("rename", route, container);
+    cJSON_AddStringToObject(r, "to", to);
+    return call(L, 4, r, NULL, 30);
+}
 static int l_remove(lua_State *L) { return simple(L, "remove"); }
 
 static int l_drain(lua_State *L)
@@ -148,7 +161,8 @@ static int l_drain(lua_State *L)
 static const luaL_Reg funcs[] = {
     { "list", l_list },     { "create", l_create }, { "delete", l_delete },
     { "add", l_add },       { "weight", l_weight }, { "switch", l_switch },
-    { "drain", l_drain },   { "remove", l_remove }, { NULL, NULL },
+    { "drain", l_drain },   { "remove", l_remove }, { "rename", l_rename },
+    { NULL, NULL },
 };
 
 int luaopen_claw_route(lua_State *L)

@@ -103,6 +103,18 @@ function R.route_move(rname, from, to, opts)
   return route.weight(rname, weights, o)
 end
 
+--- Has route `rname` a backend named `backend`?
+function R.route_has(rname, backend, opts)
+  for _, r in ipairs(route.list { admin = opts.admin } or {}) do
+    if r.name == rname then
+      for _, b in ipairs(r.backends) do
+        if b.container == backend then return true end
+      end
+    end
+  end
+  return false
+end
+
 --- The route of the daemon that serves container `name`, if a daemon runs.
 function R.find_route(name, admin)
   local routes = route.list { admin = admin }
@@ -345,11 +357,10 @@ function R.retire(u, opts)
   if old and old.Name ~= "/" .. old_name then assert(docker.rename(u.old_id, old_name)) end
   local cur = assert(docker.inspect(u.new_id))
   if cur.Name ~= "/" .. u.name then assert(docker.rename(u.new_id, u.name)) end
-  if u.route then
-    -- The route names its backend by container name: the new one under its real name.
-    assert(route.add(u.route, u.name, { weight = 0, admin = opts.admin }))
-    assert(R.route_move(u.route, u.new_name, u.name, opts))
-    route.remove(u.route, u.new_name, { admin = opts.admin })
+  if u.route and R.route_has(u.route, u.new_name, opts) then
+    -- The route names its backend by container name: renamed with the container,
+    -- so the connections it carries stay.
+    assert(route.rename(u.route, u.new_name, u.name, { admin = opts.admin }))
   end
   return true
 end

@@ -15,7 +15,8 @@ Commands:
   weight ROUTE CONTAINER=PERCENT... [--sticky | --no-sticky]
   switch ROUTE CONTAINER                 every new connection to CONTAINER
   drain ROUTE CONTAINER [--timeout S]    no new connections; wait for the open ones
-  remove ROUTE CONTAINER]]
+  remove ROUTE CONTAINER
+  rename ROUTE CONTAINER NEW-NAME        the container was renamed; its connections stay]]
 
 local spec = {
   usage = usage,
@@ -91,6 +92,9 @@ elseif cmd == "weight" then
 elseif cmd == "switch" or cmd == "remove" then
   need(2, "ROUTE CONTAINER")
   result, err = route[cmd](words[1], words[2], o)
+elseif cmd == "rename" then
+  need(3, "ROUTE CONTAINER NEW-NAME")
+  result, err = route.rename(words[1], words[2], words[3], o)
 elseif cmd == "drain" then
   need(2, "ROUTE CONTAINER")
   result, err = route.drain(words[1], words[2], { timeout = opts.timeout, admin = opts.admin })
