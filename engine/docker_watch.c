@@ -58,6 +58,18 @@ static int health_verdict(const cJSON *c, const char *id, double *deadline, doub
     return 0;
 }
 
+/* The container's events, to wake up the moment its health changes; NULL when the
+ * stream cannot be opened (then the wait only polls). */
+static claw_events *watch_container(claw_docker *d, const char *id)
+{
+    cJSON *filters = cJSON_CreateObject();
+    cJSON_AddItemToObject(filters, "container", cJSON_CreateStringArray((const char *[]){ id }, 1));
+    claw_err ignored;
+    claw_events *ev = claw_docker_events_open(d, filters, 0, 0, &ignored);
+    cJSON_Delete(filters);
+    return ev;
+}
+
 int claw_docker_wait_healthy(claw_docker *d, const char *id, double timeout,
                              double interval, claw_err *err)
 {
@@ -65,20 +77,51 @@ int claw_docker_wait_healthy(claw_docker *d, const char *id, double timeout,
     double deadline = timeout > 0 ? start + timeout : 0;
     if (interval <= 0)
         interval = 0.1;
+    /* Opened before the first look, so no change between the two is missed. */
+    claw_events *ev = watch_container(d, id);
+    int rc;
     for (;;) {
         cJSON *c = claw_docker_inspect(d, id, err);
-        if (!c)
-            return -1;
+        if (!c) {
+            rc = -1;
+            break;
+        }
         int v = health_verdict(c, id, &deadline, start, err);
         cJSON_Delete(c);
-        if (v != 0)
-            return v > 0 ? 0 : -1;
-        if (claw_clock_monotonic() >= deadline)
-            return claw_fail(err, CLAW_E_TIMEOUT, 0,
-                             "container %s is not healthy after %.1f s", id, claw_clock_monotonic() - start);
-        if (claw_docker_sleep(d, interval) != 0)
-            return claw_fail(err, CLAW_E_INTERRUPTED, 0, "interrupted");
+        if (v != 0) {
+            rc = v > 0 ? 0 : -1;
+            break;
+        }
+        double left = deadline - claw_clock_monotonic();
+        if (left <= 0) {
+            rc = claw_fail(err, CLAW_E_TIMEOUT, 0, "container %s is not healthy after %.1f s", id,
+                           claw_clock_monotonic() - start);
+            break;
+        }
+        double wait = interval < left ? interval : left;
+        cJSON *e = NULL;
+        int ended = 0;
+        claw_err werr;
+        if (ev && claw_docker_events_next(ev, wait, &e, &ended, &werr) < 0) {
+            if (strcmp(werr.code, CLAW_E_INTERRUPTED) == 0) {
+                rc = claw_fail(err, CLAW_E_INTERRUPTED, 0, "interrupted");
+                break;
+            }
+            claw_docker_events_close(ev); /* the stream broke: poll from now on */
+            ev = NULL;
+        }
+        cJSON_Delete(e);
+        if (ended) {
+            claw_docker_events_close(ev);
+            ev = NULL;
+        }
+        if (!ev && claw_docker_sleep(d, wait) != 0) {
+            rc = claw_fail(err, CLAW_E_INTERRUPTED, 0, "interrupted");
+            break;
+        }
     }
+    claw_docker_events_close(ev);
+    return rc;
 }
 
 /* ---- events ---- */
