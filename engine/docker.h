@@ -65,6 +65,8 @@ int claw_docker_ping(claw_docker *d, claw_err *err);
 cJSON *claw_docker_containers(claw_docker *d, int all, const cJSON *filters, claw_err *err);
 cJSON *claw_docker_inspect(claw_docker *d, const char *id, claw_err *err);
 cJSON *claw_docker_image(claw_docker *d, const char *ref, claw_err *err);
+/* Image summaries (Docker's /images/json), filtered as Docker filters them. */
+cJSON *claw_docker_images(claw_docker *d, const cJSON *filters, claw_err *err);
 /* Pulls ref; progress lines go to `progress` when not NULL. Returns
  * {"id":..., "ref":..., "digest":..., "updated": bool}. */
 cJSON *claw_docker_pull(claw_docker *d, const char *ref, const char *auth_b64,

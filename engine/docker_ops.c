@@ -65,6 +65,18 @@ cJSON *claw_docker_image(claw_docker *d, const char *ref, claw_err *err)
     return get_json(d, "images", ref, err);
 }
 
+cJSON *claw_docker_images(claw_docker *d, const cJSON *filters, claw_err *err)
+{
+    claw_buf p;
+    claw_buf_init(&p);
+    claw_buf_str(&p, "/images/json");
+    claw_docker_add_filters(&p, "?", filters);
+    cJSON *out = NULL;
+    claw_docker_call(d, "GET", p.data, NULL, 60, &out, err);
+    claw_buf_free(&p);
+    return out;
+}
+
 /* ---- pull: a stream of JSON lines, one per progress message ---- */
 
 struct pull_state {

@@ -38,6 +38,7 @@ local spec = {
     { "route", value = "NAME", help = "the daemon route (default: the one that serves the container)" },
     { "admin", value = "PATH", help = "the daemon's admin socket" },
     { "no-pull", help = "use the image as it is here" },
+    { "cleanup", help = "after success, remove the image the previous :rollback tag named, when no container uses it" },
     { "json", help = "print the result as JSON" },
   },
 }
@@ -228,6 +229,7 @@ local function update_one(c, opts)
   for _, b in ipairs(u.backups) do step(u, "backup", b) end
   -- 3. the running image stays reachable without a registry
   step(u, "tag")
+  local prev_rollback = docker.image(R.repository(u.image) .. ":rollback")
   docker.tag(u.old_image, R.repository(u.image) .. ":rollback")
 
   -- 4. the new container
@@ -271,6 +273,7 @@ local function update_one(c, opts)
   local rok, rerr = R.retire(u, opts)
   if not rok then return failed(rerr) end
   docker.tag(u.new_image, R.repository(u.image) .. ":stable")
+  if opts.cleanup and prev_rollback then R.cleanup(prev_rollback.Id, u) end
   R.finish(u, "updated", { seconds_to_healthy = ready, gap = gap or json.null,
     route_failures = route_failures or json.null })
   log.info("updated", { container = name, image = u.image, healthy_after = string.format("%.2fs", ready),

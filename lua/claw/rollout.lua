@@ -447,6 +447,25 @@ function R.rollback(name, opts)
   return { seconds = time.monotonic() - t0, serving = serving, restored = restored, image = last.old_image }
 end
 
+--- --cleanup: the image the :rollback tag named before this update is no longer
+-- the way back; it is removed (with all its tags, as Watchtower's cleanup does)
+-- when no container, running or stopped, uses it.
+function R.cleanup(image_id, u)
+  if image_id == u.old_image or image_id == u.new_image then return end
+  for _, c in ipairs(assert(docker.containers { all = true })) do
+    if c.ImageID == image_id then
+      log.info("cleanup: image still in use, kept", { image = image_id, container = c.Names[1] })
+      return
+    end
+  end
+  local ok, err = docker.remove_image(image_id, { force = true })
+  if ok then
+    log.info("cleanup: removed the image of the previous rollback", { image = image_id })
+  else
+    log.warn("cleanup: image not removed", { image = image_id, reason = err.message })
+  end
+end
+
 --- Rebuilds an update from its journal records (for recover and rollback).
 function R.from_records(path, records)
   local u = { journal = path, backups = {}, timeline = {} }

@@ -154,6 +154,30 @@ expect_rc 1
 only_one
 done_check
 
+check "--cleanup removes the image the previous :rollback named, once unused"
+# images of their own (distinct IDs), so no fixture tag is removed
+for v in a b c; do
+  printf 'FROM clawtest/gateway:v1\nLABEL cleanup=%s\n' "$v" | docker build -q -t claw-it-cleanup:$v - >/dev/null
+done
+cleanup_containers claw-it-roll
+docker run -d --name claw-it-roll claw-it-cleanup:a >/dev/null
+wait_healthy claw-it-roll
+"$CLAW" route add web claw-it-roll >/dev/null 2>&1
+"$CLAW" route switch web claw-it-roll
+a=$(docker image inspect -f '{{.Id}}' claw-it-cleanup:a)
+claw run "$POLICY" claw-it-roll --image claw-it-cleanup:b --no-pull --monitor 0 --cleanup
+expect_rc 0
+docker image inspect "$a" >/dev/null 2>&1 || fail "a removed while it is the way back"
+docker rm -f claw-it-roll-previous >/dev/null
+claw run "$POLICY" claw-it-roll --image claw-it-cleanup:c --no-pull --monitor 0 --cleanup
+expect_rc 0
+docker image inspect "$a" >/dev/null 2>&1 && fail "a kept after it stopped being the way back"
+[ "$(docker image inspect -f '{{.Id}}' claw-it-cleanup:rollback)" = "$(docker image inspect -f '{{.Id}}' claw-it-cleanup:b)" ] || fail ":rollback"
+docker rm -f claw-it-roll claw-it-roll-previous >/dev/null 2>&1
+docker rmi -f claw-it-cleanup:b claw-it-cleanup:c claw-it-cleanup:rollback claw-it-cleanup:stable >/dev/null 2>&1
+fresh
+done_check
+
 check "without a route: stop-first, the gap is reported"
 cleanup_containers claw-it-roll
 docker run -d --name claw-it-roll -p 127.0.0.1:$((PORT + 1)):18789 clawtest/gateway:v1 >/dev/null
