@@ -1,6 +1,7 @@
 #include "clone.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int is_empty(const cJSON *v)
@@ -53,7 +54,9 @@ static void copy_members(cJSON *dst, const cJSON *cfg, const cJSON *icfg, const 
     const cJSON *m = cJSON_GetObjectItem(cfg, key), *im = cJSON_GetObjectItem(icfg, key), *e;
     cJSON *out = cJSON_CreateObject();
     cJSON_ArrayForEach(e, m) {
-        if (!same(e, cJSON_GetObjectItemCaseSensitive(im, e->string)))
+        /* Present matters: exposed ports and volumes are all {}, and a label may be "". */
+        const cJSON *ie = cJSON_GetObjectItemCaseSensitive(im, e->string);
+        if (!ie || !same(e, ie))
             cJSON_AddItemToObject(out, e->string, cJSON_Duplicate(e, 1));
     }
     if (out->child)
@@ -216,4 +219,42 @@ cJSON *claw_clone_spec(const cJSON *container, const cJSON *image, const char *n
     cJSON_AddItemToObject(spec, "HostConfig", nhc);
     clone_networks(spec, container, hc, api_minor);
     return spec;
+}
+
+/* "18789", "18789/tcp", "53/udp" -> Docker's key ("18789/tcp"); 0 when malformed. */
+static int port_key(const char *port, char out[32])
+{
+    char *end;
+    long n = strtol(port, &end, 10);
+    if (end == port || *port < '0' || *port > '9' || n < 1 || n > 65535)
+        return 0;
+    const char *proto = *end == 0 ? "tcp" : *end == '/' ? end + 1 : NULL;
+    if (!proto || (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0 &&
+                   strcmp(proto, "sctp") != 0))
+        return 0;
+    snprintf(out, 32, "%ld/%s", n, proto);
+    return 1;
+}
+
+int claw_clone_unpublish(cJSON *spec, const char *const *ports, size_t n, claw_err *err)
+{
+    char key[32];
+    for (size_t i = 0; ports && i < n; i++) {
+        if (!port_key(ports[i], key))
+            return claw_fail(err, CLAW_E_INVALID, 0,
+                             "unpublish: invalid container port \"%s\" (want PORT or PORT/PROTOCOL)",
+                             ports[i]);
+    }
+    cJSON *hc = cJSON_GetObjectItem(spec, "HostConfig");
+    if (!ports) {
+        cJSON_DeleteItemFromObjectCaseSensitive(hc, "PortBindings");
+        cJSON_DeleteItemFromObjectCaseSensitive(hc, "PublishAllPorts");
+        return 0;
+    }
+    cJSON *bindings = cJSON_GetObjectItem(hc, "PortBindings");
+    for (size_t i = 0; i < n; i++) {
+        port_key(ports[i], key);
+        cJSON_DeleteItemFromObjectCaseSensitive(bindings, key);
+    }
+    return 0;
 }

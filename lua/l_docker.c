@@ -311,12 +311,41 @@ static int l_wait_healthy(lua_State *L)
     return ok(L, claw_docker_wait_healthy(claw_rt_docker(L), id, timeout, interval, &e), &e);
 }
 
+/* opts.unpublish: a list of container ports. Returns them in a userdata-owned array
+ * (the strings stay in the options table) and their count in *n. */
+static const char **unpublish_list(lua_State *L, int arg, size_t *n)
+{
+    *n = 0;
+    if (lua_type(L, arg) != LUA_TTABLE || lua_getfield(L, arg, "unpublish") == LUA_TNIL) {
+        if (lua_type(L, arg) == LUA_TTABLE)
+            lua_pop(L, 1);
+        return NULL;
+    }
+    if (!lua_istable(L, -1))
+        luaL_argerror(L, arg, "field 'unpublish' must be a list of container ports");
+    size_t len = (size_t)luaL_len(L, -1);
+    const char **ports = lua_newuserdatauv(L, (len ? len : 1) * sizeof *ports, 0);
+    for (size_t i = 0; i < len; i++) {
+        if (lua_geti(L, -2, (lua_Integer)i + 1) != LUA_TSTRING)
+            luaL_argerror(L, arg, "field 'unpublish' must be a list of container ports");
+        ports[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_rotate(L, -2, 1); /* keep the array, drop the list (still in the options) */
+    lua_pop(L, 1);
+    *n = len;
+    return ports;
+}
+
 static int l_clone(lua_State *L)
 {
     const char *id = checkname(L, 1);
     claw_checkopts(L, 2);
     const char *image = claw_optstrfield(L, 2, "image", NULL);
     const char *name = claw_optstrfield(L, 2, "name", NULL);
+    int ports = claw_optboolfield(L, 2, "ports", 1);
+    size_t n;
+    const char **unpublish = unpublish_list(L, 2, &n);
     claw_docker *d = claw_rt_docker(L);
     claw_err e;
     cJSON *c = claw_docker_inspect(d, id, &e);
@@ -328,6 +357,11 @@ static int l_clone(lua_State *L)
     cJSON *spec = claw_clone_spec(c, img, image, name, minor, &e);
     cJSON_Delete(img);
     cJSON_Delete(c);
+    if (spec && ((n && claw_clone_unpublish(spec, unpublish, n, &e) != 0) ||
+                 (!ports && claw_clone_unpublish(spec, NULL, 0, &e) != 0))) {
+        cJSON_Delete(spec);
+        spec = NULL;
+    }
     return result(L, spec, &e);
 }
 
