@@ -4,9 +4,13 @@ source "$(dirname "$0")/lib.sh"
 POLICY="$HERE/../../policies/status.lua"
 
 cleanup_containers claw-it-status
-trap 'cleanup_containers claw-it-status' EXIT
-docker run -d --name claw-it-status-up --label clawtest=status clawtest/gateway:v1 >/dev/null
-docker create --name claw-it-status-off --label clawtest=status clawtest/gateway:v2 >/dev/null
+# Images of its own, never pushed: a pushed image would show a registry digest.
+for v in up off; do
+  printf 'FROM clawtest/gateway:v1\nLABEL status-test=%s\n' "$v" | docker build -q -t claw-it-status:$v - >/dev/null
+done
+trap 'cleanup_containers claw-it-status; docker rmi claw-it-status:up claw-it-status:off >/dev/null 2>&1' EXIT
+docker run -d --name claw-it-status-up --label clawtest=status claw-it-status:up >/dev/null
+docker create --name claw-it-status-off --label clawtest=status claw-it-status:off >/dev/null
 for _ in $(seq 1 50); do
   [ "$(docker inspect -f '{{.State.Health.Status}}' claw-it-status-up)" = healthy ] && break
   sleep 0.2
@@ -15,8 +19,8 @@ done
 check "table of running containers by label"
 claw run "$POLICY" --label clawtest=status
 expect_rc 0
-[ "$(sed -n 1p <<<"$out")" = "NAME               IMAGE                DIGEST  STATE    HEALTH   UPTIME" ] || fail "header: $out"
-grep -qE '^claw-it-status-up +clawtest/gateway:v1 +- +running +healthy +[0-9]+s$' <<<"$out" || fail "row: $out"
+[ "$(sed -n 1p <<<"$out")" = "NAME               IMAGE              DIGEST  STATE    HEALTH   UPTIME" ] || fail "header: $out"
+grep -qE '^claw-it-status-up +claw-it-status:up +- +running +healthy +[0-9]+s$' <<<"$out" || fail "row: $out"
 grep -q claw-it-status-off <<<"$out" && fail "stopped container listed without --all"
 done_check
 
@@ -27,8 +31,8 @@ p=$(policy parse.lua 'local json = require "claw.json"
 local list = assert(json.decode(io.read("a")))
 for _, c in ipairs(list) do print(c.name, c.image, c.state, c.health == json.null and "null" or c.health, c.digest == json.null, c.id:len()) end')
 printf '%s' "$out" | "$CLAW" run "$p" >"$T/parsed"
-[ "$(cat "$T/parsed")" = "claw-it-status-off	clawtest/gateway:v2	created	null	true	64
-claw-it-status-up	clawtest/gateway:v1	running	healthy	true	64" ] || fail "json: $(cat "$T/parsed")"
+[ "$(cat "$T/parsed")" = "claw-it-status-off	claw-it-status:off	created	null	true	64
+claw-it-status-up	claw-it-status:up	running	healthy	true	64" ] || fail "json: $(cat "$T/parsed")"
 done_check
 
 check "the global --json gives JSON too"
