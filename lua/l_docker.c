@@ -107,6 +107,22 @@ static int l_image(lua_State *L)
     return result(L, claw_docker_image(claw_rt_docker(L), ref, &e), &e);
 }
 
+/* images{reference=, dangling=} */
+static int l_images(lua_State *L)
+{
+    claw_checkopts(L, 1);
+    cJSON *filters = cJSON_CreateObject();
+    add_filter(L, 1, filters, "reference");
+    int dangling = claw_optboolfield(L, 1, "dangling", -1);
+    if (dangling >= 0)
+        cJSON_AddItemToObject(filters, "dangling",
+                              cJSON_CreateStringArray((const char *[]){ dangling ? "true" : "false" }, 1));
+    claw_err e;
+    cJSON *list = claw_docker_images(claw_rt_docker(L), filters, &e);
+    cJSON_Delete(filters);
+    return result(L, list, &e);
+}
+
 static int l_pull(lua_State *L)
 {
     const char *ref = checkname(L, 1);
@@ -447,7 +463,8 @@ static int l_events(lua_State *L)
 static const luaL_Reg funcs[] = {
     { "ping", l_ping },         { "version", l_version },
     { "containers", l_containers }, { "inspect", l_inspect },
-    { "image", l_image },       { "pull", l_pull },
+    { "image", l_image },       { "images", l_images },
+    { "pull", l_pull },
     { "tag", l_tag },           { "remove_image", l_remove_image },
     { "create", l_create },     { "start", l_start },
     { "stop", l_stop },         { "kill", l_kill },
