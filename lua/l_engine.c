@@ -1,6 +1,7 @@
 /* require "claw.engine": what the engine was started with, for policies to honour
  * (--dry-run, --json) and to print (version). Read-only values. */
 #include "lclaw.h"
+#include "paths.h"
 
 int luaopen_claw_engine(lua_State *L)
 {
@@ -18,5 +19,8 @@ int luaopen_claw_engine(lua_State *L)
     lua_setfield(L, -2, "docker_host");
     lua_pushstring(L, rt->policy_dir);
     lua_setfield(L, -2, "policy_dir");
+    char state[4096];
+    lua_pushstring(L, claw_state_dir(state, sizeof state));
+    lua_setfield(L, -2, "state_dir");
     return 1;
 }
