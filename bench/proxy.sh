@@ -403,25 +403,27 @@ sum_col() { # TARGET MODE COL
   awk -F'\t' -v t="$1" -v m="$2" -v c="$3" '$1 == t && $2 == m {n += $c} END {print n + 0}' "$WORK/results.tsv"
 }
 
-# "median [min-max]" as whole numbers, or NA.
-spread() {
-  if [[ $1 == NA ]]; then echo NA; else awk -v m="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%.0f [%.0f-%.0f]", m, a, b}'; fi
+# "median [min-max]" with DECIMALS decimals, or NA.
+spread() { # MEDIAN MIN MAX DECIMALS
+  if [[ $1 == NA ]]; then echo NA; else
+    awk -v m="$1" -v a="$2" -v b="$3" -v d="$4" 'BEGIN {f = "%." d "f"; printf f " [" f "-" f "]", m, a, b}'
+  fi
 }
 
 print_throughput_table() {
-  local t mode med lo hi p99 cpu
+  local t mode med lo hi p99 plo phi cpu
   echo
-  echo "== throughput (median of $REPEAT; [min-max]; p99 in ms, median of the runs' p99)"
-  printf '%-12s | %-22s %8s %7s %5s | %-22s %8s %7s %5s\n' target \
+  echo "== throughput (median of $REPEAT runs [min-max]; p99 in ms: median of the runs' p99 [min-max])"
+  printf '%-12s | %-22s %-20s %6s %3s | %-22s %-20s %6s %3s\n' target \
     "keep-alive req/s" p99 "us/req" err "close req/s" p99 "us/req" err
   for t in "${TARGETS[@]}"; do
     printf '%-12s' "$t"
     for mode in keepalive close; do
       read -r med lo hi < <(stat3 "$t" "$mode" 3)
-      read -r p99 _ _ < <(stat3 "$t" "$mode" 4)
+      read -r p99 plo phi < <(stat3 "$t" "$mode" 4)
       read -r cpu _ _ < <(stat3 "$t" "$mode" 6)
-      printf ' | %-22s %8s %7s %5s' "$(spread "$med" "$lo" "$hi")" \
-        "$p99" "$cpu" "$(sum_col "$t" "$mode" 5)"
+      printf ' | %-22s %-20s %6s %3s' "$(spread "$med" "$lo" "$hi" 0)" "$(spread "$p99" "$plo" "$phi" 1)" \
+        "$cpu" "$(sum_col "$t" "$mode" 5)"
     done
     echo
   done
