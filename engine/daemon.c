@@ -703,7 +703,8 @@ static void on_signal_fd(claw_watch *w, unsigned events)
             d->terminating = 1;
             d->term_deadline = claw_clock_monotonic() + d->cfg.drain_timeout;
             claw_proxy_stop_listening(d->p);
-            claw_log_printf(d->log, CLAW_LOG_INFO, "stopping: %d connection(s) to finish",
+            claw_log_printf(d->log, CLAW_LOG_INFO, "stopping on %s from pid %u: %d connection(s) to finish",
+                            si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", si.ssi_pid,
                             claw_proxy_connections(d->p));
         } else {
             d->stop = 1; /* a second signal: stop now */

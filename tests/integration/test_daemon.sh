@@ -256,7 +256,7 @@ stop_daemon
 wait $c
 [ "$drc" = 0 ] || fail "exit code $drc"
 [ "$(wc -c <"$T/term")" -gt 100 ] || fail "in-flight request cut"
-grep -q "stopping: 1 connection(s) to finish" "$T/daemon.log" || fail "log: $(tail -3 "$T/daemon.log")"
+grep -qE "stopping on SIGTERM from pid [0-9]+: 1 connection\(s\) to finish" "$T/daemon.log" || fail "log: $(tail -3 "$T/daemon.log")"
 done_check
 
 check "idle connections are closed after idle_timeout"
