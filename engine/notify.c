@@ -136,33 +136,6 @@ static const char *authority(const char *rest, const char *stop, const char **at
     return rest + n;
 }
 
-void claw_notify_mask(const char *text, char *out, size_t size)
-{
-    claw_buf b;
-    claw_buf_init(&b);
-    const char *p = text;
-    for (;;) {
-        const char *sep = strstr(p, "://");
-        if (!sep) {
-            claw_buf_str(&b, p);
-            break;
-        }
-        const char *rest = sep + 3, *at;
-        authority(rest, " \t\r\n\"'<>", &at);
-        const char *colon = at ? memchr(rest, ':', (size_t)(at - rest)) : NULL;
-        if (colon) {
-            claw_buf_add(&b, p, (size_t)(colon - p));
-            claw_buf_str(&b, ":***");
-            p = at;
-        } else {
-            claw_buf_add(&b, p, (size_t)(rest - p));
-            p = rest;
-        }
-    }
-    snprintf(out, size, "%s", b.data ? b.data : "");
-    claw_buf_free(&b);
-}
-
 #define MASK_USER 1     /* the user name is the secret (discord://token@id) */
 #define MASK_LAST_SEG 2 /* the last path segment is (gotify://host/token) */
 
@@ -174,9 +147,7 @@ static char *masked_url(const char *url, int flags)
     claw_buf b;
     claw_buf_init(&b);
     if (!sep) {
-        char tmp[2048];
-        claw_notify_mask(url, tmp, sizeof tmp);
-        claw_buf_str(&b, tmp);
+        claw_buf_str(&b, url); /* no URL: nothing to mask */
         return claw_buf_take(&b, NULL);
     }
     const char *rest = sep + 3, *at;
@@ -233,9 +204,62 @@ static char *masked_url(const char *url, int flags)
                 s++;
             }
         }
+        claw_buf_str(&b, q + qlen);
+    } else {
+        claw_buf_str(&b, path + plen); /* a fragment */
     }
-    char *r = claw_buf_take(&b, NULL);
-    return r;
+    return claw_buf_take(&b, NULL);
+}
+
+/* What a URL's scheme (or well-known host) says is secret besides its password. */
+static int mask_flags(const char *url)
+{
+    if (strncasecmp(url, "discord://", 10) == 0)
+        return MASK_USER;
+    if (strncasecmp(url, "gotify://", 9) == 0 || strncasecmp(url, "slack://", 8) == 0 ||
+        strncasecmp(url, "https://hooks.slack.com/", 24) == 0 ||
+        strncasecmp(url, "https://discord.com/api/webhooks/", 33) == 0 ||
+        strncasecmp(url, "https://discordapp.com/api/webhooks/", 36) == 0 ||
+        strstr(url, "format=slack") || strstr(url, "format=discord"))
+        return MASK_LAST_SEG;
+    return 0;
+}
+
+static int scheme_char(int c)
+{
+    return isalnum(c) || c == '+' || c == '-' || c == '.';
+}
+
+void claw_notify_mask(const char *text, char *out, size_t size)
+{
+    static const char stop[] = " \t\r\n\"'<>";
+    claw_buf b;
+    claw_buf_init(&b);
+    const char *p = text;
+    for (;;) {
+        const char *sep = strstr(p, "://");
+        if (!sep) {
+            claw_buf_str(&b, p);
+            break;
+        }
+        const char *start = sep;
+        while (start > p && scheme_char((unsigned char)start[-1]))
+            start--;
+        const char *rest = sep + 3, *at;
+        const char *end = authority(rest, stop, &at);
+        end += strcspn(end, stop);
+        while (end > rest && strchr(".,:;!?)]}", end[-1]))
+            end--; /* the punctuation of the sentence around it */
+        claw_buf_add(&b, p, (size_t)(start - p));
+        char *url = dup_n(start, (size_t)(end - start));
+        char *m = url ? masked_url(url, mask_flags(url)) : NULL;
+        claw_buf_str(&b, m ? m : "***");
+        free(url);
+        free(m);
+        p = end;
+    }
+    snprintf(out, size, "%s", b.data ? b.data : "");
+    claw_buf_free(&b);
 }
 
 /* ------------------------------------------------------------- URL parts ---- */
@@ -1040,10 +1064,7 @@ int claw_notify_parse(const char *url, claw_notify_target *t, claw_err *err)
     url_parts u;
     memset(&u, 0, sizeof u);
     /* before the URL is understood, mask what its scheme says is secret */
-    int early = strncasecmp(url, "discord://", 10) == 0 ? MASK_USER
-              : strncasecmp(url, "gotify://", 9) == 0 || strncasecmp(url, "slack://", 8) == 0 ? MASK_LAST_SEG
-                                                                                            : 0;
-    char *shown = masked_url(url, early);
+    char *shown = masked_url(url, mask_flags(url));
     u.shown = shown ? shown : "(URL)";
     t->extra = cJSON_CreateObject();
     t->headers = cJSON_CreateArray();

@@ -2,8 +2,8 @@
  * slack://, discord://, generic+https://, the shoutrrr forms Watchtower users have),
  * parsed once into a claw_notify_target, then sent a message: an RFC 5322 mail over
  * SMTP, or a JSON POST. Secrets (passwords, tokens) never appear in a message or a
- * log line: `display` is the URL with them masked, and claw_notify_mask() masks the
- * password of every URL in a text. */
+ * log line: `display` is the URL with them masked, and claw_notify_mask() masks those
+ * of every URL in a text. */
 #ifndef CLAW_NOTIFY_H
 #define CLAW_NOTIFY_H
 
@@ -64,7 +64,9 @@ void claw_notify_target_free(claw_notify_target *t);
 cJSON *claw_notify_describe(const claw_notify_target *t);
 
 /* Copies text into out (size > 0, always NUL-terminated, cut short when too long)
- * with the password of every "scheme://user:password@" replaced by "***". */
+ * with the secrets of every URL in it replaced by "***": the password of
+ * "scheme://user:password@", secret-looking query values (token=, apikey=, ...) and
+ * the tokens of Discord, Gotify and Slack URLs. */
 void claw_notify_mask(const char *text, char *out, size_t size);
 
 typedef struct claw_notify_msg {

@@ -65,6 +65,8 @@ t.test("mask", function()
   t.eq(notify.mask("failed: smtp://bob:hunter2@mail:587/?to=a@b and https://x:y@h/"),
     "failed: smtp://bob:***@mail:587/?to=a@b and https://x:***@h/")
   t.eq(notify.mask("nothing secret"), "nothing secret")
+  t.eq(notify.mask("gotify://h/AppTok and discord://Tok@1, https://h/?token=x"),
+    "gotify://h/*** and discord://***@1, https://h/?token=***")
 end)
 
 t.test("targets", function()

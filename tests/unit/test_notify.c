@@ -328,6 +328,12 @@ static void masking(void)
     CHECK_STR(T.password, "pa/ss");
     CHECK_STR(T.endpoint, "smtp://host:25/");
     CHECK_STR(T.display, "smtp://u:***@host:25/?from=a@b&to=c@d");
+    /* tokens of services are masked too, wherever the URL is in the text */
+    CHECK_STR(mask("gotify: gotify://h/AppTok?priority=1, discord://Tok@123 and slack://T/B/Sec."),
+              "gotify: gotify://h/***?priority=1, discord://***@123 and slack://T/B/***.");
+    CHECK_STR(mask("(https://hooks.slack.com/services/T/B/Sec) https://h/x?token=abc: failed"),
+              "(https://hooks.slack.com/services/T/B/***) https://h/x?token=***: failed");
+    CHECK_STR(mask("https://h/x?a=1#frag"), "https://h/x?a=1#frag");
     char small[12];
     claw_notify_mask("smtp://u:secret@h", small, sizeof small);
     CHECK_STR(small, "smtp://u:**");
