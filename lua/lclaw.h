@@ -68,6 +68,7 @@ int luaopen_claw_engine(lua_State *L);
 int luaopen_claw_health(lua_State *L);
 int luaopen_claw_route(lua_State *L);
 int luaopen_claw_journal(lua_State *L);
+int luaopen_claw_registry(lua_State *L);
 int luaopen_claw_notify(lua_State *L);
 
 /* In dry-run, logs "dry-run: would <what>" and returns 1. */

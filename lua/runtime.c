@@ -14,6 +14,7 @@ static const luaL_Reg modules[] = {
     { "claw.log", luaopen_claw_log },       { "claw.time", luaopen_claw_time },
     { "claw.engine", luaopen_claw_engine }, { "claw.route", luaopen_claw_route },
     { "claw.health", luaopen_claw_health }, { "claw.journal", luaopen_claw_journal },
+    { "claw.registry", luaopen_claw_registry },
     { "claw.notify", luaopen_claw_notify },
     { NULL, NULL },
 };
