@@ -111,9 +111,9 @@ static int l_image(lua_State *L)
 static int l_images(lua_State *L)
 {
     claw_checkopts(L, 1);
+    int dangling = claw_optboolfield(L, 1, "dangling", -1); /* may raise: before allocating */
     cJSON *filters = cJSON_CreateObject();
     add_filter(L, 1, filters, "reference");
-    int dangling = claw_optboolfield(L, 1, "dangling", -1);
     if (dangling >= 0)
         cJSON_AddItemToObject(filters, "dangling",
                               cJSON_CreateStringArray((const char *[]){ dangling ? "true" : "false" }, 1));
