@@ -1,0 +1,189 @@
+-- notify-only.lua: finds which containers have an update, without pulling and
+-- without changing anything, and sends one message listing them.
+--
+--   clawengine run policies/notify-only.lua [OPTIONS] [NAME...]
+--
+-- For each running container (or the NAMEs, or those with --label), the registry
+-- is asked for the digest of the image reference it was created from (a HEAD, no
+-- pull) and compared with the image it runs; with --tags semver|calver, newer version
+-- tags are looked for. An update already notified is not notified again (--always
+-- resends). See docs/notify.md.
+--
+-- Exit codes: 0 no update; 5 updates available; 6 some checks failed (whatever the
+-- others found); 7 a notification could not be sent; 2 usage; 4 Docker unreachable.
+local args = require "claw.args"
+local docker = require "claw.docker"
+local engine = require "claw.engine"
+local json = require "claw.json"
+local log = require "claw.log"
+local notify = require "claw.notify"
+local registry = require "claw.registry"
+local templates = require "claw.notify_templates"
+
+local spec = {
+  usage = "clawengine run policies/notify-only.lua [OPTIONS] [NAME...]",
+  description = "Reports available image updates without pulling, and notifies them once.",
+  options = {
+    { "label", value = "KEY=VALUE", list = true, help = "only containers with this label" },
+    { "notify", value = "URL", list = true, help = "where to send the message (default: $CLAWENGINE_NOTIFY)" },
+    { "tags", value = "POLICY", default = "same", help = "same (the tag's digest changed), semver or calver (a newer tag)" },
+    { "level", value = "LEVEL", default = "major", help = "with --tags: the largest step allowed: major, minor or patch" },
+    { "include", value = "PATTERN", help = "with --tags: only tags matching this Lua pattern" },
+    { "exclude", value = "PATTERN", help = "with --tags: never tags matching this Lua pattern" },
+    { "insecure", value = "REGISTRY", list = true, help = "a registry reached over plain HTTP" },
+    { "always", help = "notify again updates already notified" },
+    { "concurrency", value = "N", number = true, default = 16, help = "registry requests at once" },
+    { "json", help = "print the report as JSON" },
+  },
+}
+local opts, names = args.parse(arg, spec)
+if not ({ same = true, semver = true, calver = true })[opts.tags] then
+  args.fail(spec, "--tags must be same, semver or calver, not %q", opts.tags)
+end
+if not ({ major = true, minor = true, patch = true })[opts.level] then
+  args.fail(spec, "--level must be major, minor or patch, not %q", opts.level)
+end
+local targets = notify.targets(#opts.notify > 0 and opts.notify or nil)
+for _, url in ipairs(targets) do
+  local ok, err = pcall(notify.parse, url)
+  if not ok or not err then args.fail(spec, "--notify %s: %s", notify.mask(url), tostring(err)) end
+end
+
+-- The containers to check.
+local list
+if #names > 0 then
+  list = {}
+  for _, n in ipairs(names) do
+    local c, err = docker.inspect(n)
+    if not c then args.fail(spec, "no container %q: %s", n, err.message) end
+    list[#list + 1] = c
+  end
+else
+  list = {}
+  for _, s in ipairs(assert(docker.containers { label = #opts.label > 0 and opts.label or nil })) do
+    local c = docker.inspect(s.Id)
+    if c then list[#list + 1] = c end
+  end
+end
+table.sort(list, function(a, b) return a.Name < b.Name end)
+
+local function tag_of(ref)
+  local name = ref:gsub("@.*$", "")
+  return name:match(":([%w_.%-]+)$") or "latest"
+end
+
+-- One registry request per distinct reference, all at once.
+local refs, index, images = {}, {}, {}
+for _, c in ipairs(list) do
+  local ref = c.Config.Image
+  if not index[ref] and not ref:match("^sha256:") then
+    refs[#refs + 1] = ref
+    index[ref] = #refs
+  end
+  images[c.Image] = images[c.Image] or docker.image(c.Image) or {}
+end
+local remote = #refs > 0 and registry.digests(refs, { concurrency = opts.concurrency,
+  insecure = #opts.insecure > 0 and opts.insecure or nil }) or {}
+
+local report, failed, found = {}, 0, {}
+for _, c in ipairs(list) do
+  local name, ref, img = c.Name:gsub("^/", ""), c.Config.Image, images[c.Image]
+  local labels = img.Config and img.Config.Labels or {}
+  local entry = { name = name, image = ref, current = { tag = tag_of(ref),
+    digest = (img.RepoDigests or {})[1] and img.RepoDigests[1]:match("@(.+)$") or json.null,
+    version = labels["org.opencontainers.image.version"] } }
+  local r = index[ref] and remote[index[ref]]
+  if not r then
+    entry.status = "not checked"
+    entry.reason = "the container runs an image ID, not a reference"
+  elseif r.error then
+    entry.status, entry.reason = "check failed", r.error.message
+    failed = failed + 1
+  elseif #(img.RepoDigests or {}) == 0 then
+    entry.status = "not checked"
+    entry.reason = "the image was built here, not pulled: nothing to compare"
+  elseif opts.tags ~= "same" then
+    local tags, err = registry.tags(ref:gsub("@.*$", ""):gsub(":[%w_.%-]+$", ""),
+      { insecure = #opts.insecure > 0 and opts.insecure or nil })
+    local best = tags and registry.newer(entry.current.tag, tags, { policy = opts.tags,
+      level = opts.level, include = opts.include, exclude = opts.exclude })
+    if not tags then
+      entry.status, entry.reason = "check failed", err.message
+      failed = failed + 1
+    elseif best and best ~= entry.current.tag then
+      entry.status, entry.new = "update available", { tag = best }
+    else
+      entry.status = "up to date"
+    end
+  elseif registry.compare(img, r) then
+    entry.status = "up to date"
+  else
+    entry.status, entry.new = "update available", { tag = entry.current.tag, digest = r.digest }
+  end
+  report[#report + 1] = entry
+  if entry.status == "update available" then found[#found + 1] = entry end
+end
+
+-- What was notified already: container -> what was new then.
+local state_path = engine.state_dir .. "/notified.json"
+local function load_state()
+  local f = io.open(state_path, "r")
+  if not f then return {} end
+  local s = json.decode(f:read("a")) or {}
+  f:close()
+  return type(s) == "table" and s or {}
+end
+local function save_state(s)
+  if engine.dry_run then return end
+  os.execute("mkdir -p '" .. engine.state_dir .. "'")
+  local tmp = state_path .. ".tmp"
+  local f = assert(io.open(tmp, "w"))
+  f:write(json.encode(s))
+  f:close()
+  assert(os.rename(tmp, state_path))
+end
+
+local notified = load_state()
+local fresh = {}
+for _, e in ipairs(found) do
+  local key = e.new.digest or e.new.tag
+  if opts.always or notified[e.name] ~= key then fresh[#fresh + 1] = e end
+end
+
+local send_failed = 0
+if #fresh > 0 and #targets > 0 then
+  local subject, text = templates.updates { containers = fresh }
+  for _, url in ipairs(targets) do
+    local ok, err = notify.send(url, { subject = subject, text = text })
+    if ok then
+      log.info("notified", { target = notify.mask(url), updates = #fresh })
+    else
+      send_failed = send_failed + 1
+      log.error("notification not sent", { target = notify.mask(url), reason = err.message })
+    end
+  end
+  if send_failed < #targets then
+    for _, e in ipairs(fresh) do notified[e.name] = e.new.digest or e.new.tag end
+    save_state(notified)
+  end
+end
+for _, e in ipairs(report) do
+  e.notified = e.status == "update available" and notified[e.name] == (e.new.digest or e.new.tag) or nil
+end
+
+if opts.json or engine.json then
+  io.write(json.encode(json.array(report)), "\n")
+else
+  for _, e in ipairs(report) do
+    local what = e.status
+    if e.new then what = what .. ": " .. templates.describe(e.new, e.image) end
+    if e.reason then what = what .. ": " .. e.reason end
+    io.write(string.format("%s (%s): %s\n", e.name, e.image, what))
+  end
+  if #report == 0 then io.stderr:write("no containers to check\n") end
+end
+
+if send_failed > 0 then return 7 end
+if failed > 0 then return 6 end
+if #found > 0 then return 5 end
+return 0
