@@ -45,8 +45,8 @@ if not ({ major = true, minor = true, patch = true })[opts.level] then
 end
 local targets = notify.targets(#opts.notify > 0 and opts.notify or nil)
 for _, url in ipairs(targets) do
-  local ok, err = pcall(notify.parse, url)
-  if not ok or not err then args.fail(spec, "--notify %s: %s", notify.mask(url), tostring(err)) end
+  local target, err = notify.parse(url)
+  if not target then args.fail(spec, "--notify %s: %s", notify.mask(url), err.message) end
 end
 
 -- The containers to check.
