@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(cmake gcc make pkg-config libc6-dev
           liblua5.4-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev
-          docker.io docker-registry python3-aiosmtpd wrk curl iproute2
+          docker.io docker-registry python3-aiosmtpd wrk curl iproute2 openssl
           clang libclang-rt-14-dev)
 
 missing=()
