@@ -71,3 +71,26 @@ cleanup_containers() {
   ids=$(docker ps -aq --filter "name=$1")
   [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
 }
+
+# interrupt_run MARKER POLICY [ARG...]: runs the policy in the background, waits until
+# it prints MARKER (and 0.3 s more, so that it is blocked), sends SIGINT, and checks
+# that it exits 130 at once (under 500 ms) saying "clawengine: interrupted".
+interrupt_run() {
+  local marker=$1 p=$2 pid t0 ms
+  shift 2
+  "$CLAW" run "$p" "$@" >"$T/out" 2>"$T/err" &
+  pid=$!
+  for _ in $(seq 50); do grep -q "$marker" "$T/out" 2>/dev/null && break; sleep 0.1; done
+  sleep 0.3
+  t0=$(date +%s%N)
+  kill -INT "$pid"
+  wait "$pid"
+  rc=$?
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  out=$(cat "$T/out")
+  err=$(cat "$T/err")
+  expect_rc 130
+  expect_out "$marker"
+  expect_err "clawengine: interrupted"
+  [ "$ms" -lt 500 ] || fail "exited ${ms} ms after SIGINT"
+}

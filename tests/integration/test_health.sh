@@ -14,28 +14,14 @@ done_check
 # SIGINT 0.3 s later and expects exit 130 within 0.5 s.
 interrupted() {
   check "SIGINT during $1: exit 130 at once"
-  local p pid t0 ms
+  local p
   p=$(policy int.lua "local health = require \"claw.health\"
 local ip = assert(health.url(\"{host}\", \"claw-it-health-int\"))
 print(\"waiting\")
 io.stdout:flush()
 $2
 print(\"not reached\")")
-  "$CLAW" run "$p" >"$T/out" 2>"$T/err" &
-  pid=$!
-  for _ in $(seq 50); do grep -q waiting "$T/out" && break; sleep 0.1; done
-  sleep 0.3
-  t0=$(date +%s%N)
-  kill -INT "$pid"
-  wait "$pid"
-  rc=$?
-  ms=$((($(date +%s%N) - t0) / 1000000))
-  out=$(cat "$T/out")
-  err=$(cat "$T/err")
-  expect_rc 130
-  expect_out "waiting"
-  expect_err "clawengine: interrupted"
-  [ "$ms" -lt 500 ] || fail "exited ${ms} ms after SIGINT"
+  interrupt_run waiting "$p"
   done_check
 }
 

@@ -167,27 +167,13 @@ done_check
 # run at once with 130.
 interrupted() {
   check "SIGINT ends a send at once (exit 130): $1"
-  local p pid t0 ms
+  local p
   p=$(policy int.lua "local notify = require \"claw.notify\"
 print(\"sending\")
 io.stdout:flush()
 notify.send(\"$2\", { text = \"t\", timeout = 60 })
 print(\"not reached\")")
-  "$CLAW" run "$p" >"$T/out" 2>"$T/err" &
-  pid=$!
-  for _ in $(seq 50); do grep -q sending "$T/out" 2>/dev/null && break; sleep 0.1; done
-  sleep 0.3
-  t0=$(date +%s%N)
-  kill -INT "$pid"
-  wait "$pid"
-  rc=$?
-  ms=$((($(date +%s%N) - t0) / 1000000))
-  err=$(cat "$T/err")
-  out=$(cat "$T/out")
-  expect_rc 130
-  expect_out "sending"
-  expect_err "clawengine: interrupted"
-  [ "$ms" -lt 500 ] || fail "exited ${ms} ms after SIGINT"
+  interrupt_run sending "$p"
   done_check
 }
 interrupted "mail" "smtp://127.0.0.1:25994/?from=a@example.com&to=ops@example.com"

@@ -195,21 +195,7 @@ print("waiting")
 io.stdout:flush()
 registry.digests({ arg[1], arg[1] }, { timeout = 60 })
 print("not reached")')
-"$CLAW" run "$p" 127.0.0.1:$FAULTS/stall/app:int >"$T/out" 2>"$T/err" &
-pid=$!
-for _ in $(seq 50); do grep -q waiting "$T/out" && break; sleep 0.1; done
-sleep 0.3
-t0=$(date +%s%N)
-kill -INT $pid
-wait $pid
-rc=$?
-ms=$((($(date +%s%N) - t0) / 1000000))
-out=$(cat "$T/out")
-err=$(cat "$T/err")
-expect_rc 130
-expect_out "waiting"
-expect_err "clawengine: interrupted"
-[ "$ms" -lt 500 ] || fail "exited ${ms} ms after SIGINT"
+interrupt_run waiting "$p" 127.0.0.1:$FAULTS/stall/app:int
 done_check
 
 finish
