@@ -191,6 +191,11 @@ local function update_one(c, opts)
     u.order = "stop-first"
   end
   if dry then return plan(c, u, opts) end
+  local pending = R.pending(name)
+  if pending then
+    return { name = name, outcome = "failed", reason = "an update of " .. name
+      .. " is under way or was interrupted (" .. pending .. "); run clawengine recover" }
+  end
 
   -- 1. the new image
   if not opts.no_pull then

@@ -379,6 +379,14 @@ function R.duration(v)
   return total
 end
 
+--- The journal of an update of `name` that has not ended (running now, or killed).
+function R.pending(name)
+  for _, path in ipairs(assert(journal.files(journal.dir()))) do
+    local u = R.from_records(path, assert(journal.read(path)))
+    if u.name == name and not u.outcome then return path end
+  end
+end
+
 --- The last completed update of `name`, from the journals.
 function R.last_update(name)
   local last

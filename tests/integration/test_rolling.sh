@@ -238,4 +238,19 @@ for stepname in begin backup-start backup tag create created healthy switch reti
   done_check
 done
 
+check "an interrupted update blocks the next one until recover"
+fresh
+( CLAWENGINE_TEST_CRASH_AFTER=created "$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 \
+  --no-pull --monitor 0 >/dev/null 2>&1 ) 2>/dev/null
+snapshot
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
+expect_rc 1
+expect_out_has "claw-it-roll: failed: an update of claw-it-roll is under way or was interrupted ("
+expect_out_has "); run clawengine recover"
+expect_unchanged
+claw recover
+expect_rc 0
+only_one
+done_check
+
 finish
