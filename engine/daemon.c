@@ -10,7 +10,9 @@
 #include <string.h>
 #include <stddef.h>
 #include <sys/epoll.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -218,6 +220,7 @@ struct daemon {
     admin_client *clients;
     int stop, terminating;
     double term_deadline;
+    pid_t recover_pid; /* `clawengine recover` started with the daemon, until it ends */
 };
 
 /* The backend address of a container for a route's port, from Docker. */
@@ -697,7 +700,16 @@ static void on_signal_fd(claw_watch *w, unsigned events)
     struct signalfd_siginfo si;
     (void)events;
     while (read(d->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP) {
+        if (si.ssi_signo == SIGCHLD) {
+            int status;
+            if (d->recover_pid > 0 && waitpid(d->recover_pid, &status, WNOHANG) == d->recover_pid) {
+                claw_log_printf(d->log, WIFEXITED(status) && WEXITSTATUS(status) == 0 ? CLAW_LOG_INFO
+                                                                                       : CLAW_LOG_WARN,
+                                "recover of interrupted updates ended with status %d",
+                                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                d->recover_pid = 0;
+            }
+        } else if (si.ssi_signo == SIGHUP) {
             reload(d);
         } else if (!d->terminating) {
             d->terminating = 1;
@@ -719,12 +731,37 @@ static int open_signals(daemon_t *d, claw_err *err)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
     d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (d->sig_fd < 0)
         return claw_fail_errno(err, errno, "signalfd");
     d->sig_w.on_event = on_signal_fd;
     return claw_proxy_watch(d->p, d->sig_fd, EPOLLIN, &d->sig_w);
+}
+
+/* Updates interrupted by a crash or a reboot are finished or undone once the routes
+ * serve again: `clawengine recover` runs beside the daemon and talks to it through
+ * the admin socket. */
+static void start_recover(daemon_t *d)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    setenv("CLAWENGINE_ADMIN", d->cfg.admin, 1); /* the child talks to this daemon */
+    char *argv[] = { exe, "recover", "--quiet", NULL };
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none); /* the child gets its signals back */
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    extern char **environ;
+    if (posix_spawn(&d->recover_pid, exe, NULL, &attr, argv, environ) != 0)
+        d->recover_pid = 0;
+    posix_spawnattr_destroy(&attr);
 }
 
 static FILE *open_log(daemon_t *d, claw_err *err)
@@ -815,6 +852,7 @@ int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *
                         "messages two read/write calls beat four splice calls and a pipe)");
         claw_log_printf(d.log, CLAW_LOG_INFO, "serving %d route(s) %.1f ms after start; admin socket %s",
                         d.cfg.nroutes, (claw_clock_monotonic() - t0) * 1000, d.cfg.admin);
+        start_recover(&d);
     }
     while (rc == 0 && !d.stop) {
         rc = claw_proxy_step(d.p, d.terminating ? 0.1 : -1, err);

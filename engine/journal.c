@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -60,6 +61,29 @@ int claw_journal_append(const char *path, const cJSON *record, claw_err *err)
     }
     free(text);
     return rc;
+}
+
+int claw_journal_lock(const char *path, claw_err *err)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return claw_fail_errno(err, errno, "cannot open the journal %s", path);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        return claw_fail_errno(err, e, "cannot lock the journal %s", path);
+    }
+    return fd;
+}
+
+int claw_journal_busy(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* also lets go of the lock just taken */
+    return busy;
 }
 
 cJSON *claw_journal_read(const char *path, claw_err *err)

@@ -265,6 +265,12 @@ int main(int argc, char **argv)
         int at = first - 1 + optind;
         if (rc == 0 && at >= argc)
             rc = usage_error("%s", "run: no policy given (e.g. clawengine run policies/status.lua)");
+        if (rc == 0 && !c.dry_run) {
+            /* Updates a crash or a kill left halfway are finished or undone first. */
+            char *rargv[] = { "recover", "--quiet", NULL };
+            if (run_policy(&c, "recover", 1, rargv + 1) != CLAW_EXIT_OK)
+                fprintf(stderr, "clawengine: recovering interrupted updates failed; going on\n");
+        }
         if (rc == 0)
             rc = run_policy(&c, NULL, argc - at, argv + at);
     }

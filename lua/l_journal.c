@@ -1,6 +1,7 @@
 /* require "claw.journal": the update journal (engine/journal.c). Records are Lua
  * tables written as one JSON line each, fsynced before the step is carried out. */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "journal.h"
 #include "lclaw.h"
@@ -58,8 +59,49 @@ static int l_dir(lua_State *L)
     return 1;
 }
 
+static const char LOCK_MT[] = "claw.JournalLock";
+
+static int lock_close(lua_State *L)
+{
+    int *fd = luaL_checkudata(L, 1, LOCK_MT);
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    return 0;
+}
+
+/* journal.lock(path): held until closed (or collected, or the process ends). */
+static int l_lock(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    if (claw_rt_get(L)->dry_run) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
+    *fd = -1;
+    if (luaL_newmetatable(L, LOCK_MT)) {
+        lua_pushcfunction(L, lock_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, lock_close);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_setmetatable(L, -2);
+    claw_err e;
+    if ((*fd = claw_journal_lock(path, &e)) < 0)
+        return claw_pusherror(L, &e);
+    return 1;
+}
+
+static int l_busy(lua_State *L)
+{
+    lua_pushboolean(L, claw_journal_busy(luaL_checkstring(L, 1)));
+    return 1;
+}
+
 static const luaL_Reg funcs[] = {
-    { "append", l_append }, { "read", l_read }, { "files", l_files }, { "dir", l_dir },
+    { "append", l_append }, { "read", l_read },   { "files", l_files },
+    { "dir", l_dir },       { "lock", l_lock },   { "busy", l_busy },
     { NULL, NULL },
 };
 

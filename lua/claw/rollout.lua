@@ -45,6 +45,9 @@ function R.journal_open(u)
   u.journal = string.format("%s/%s-%s.journal", journal.dir(), stamp, u.name)
   u.started = time.now()
   u.timeline = {}
+  -- Held while this process runs: recover leaves a live update alone.
+  os.execute("mkdir -p '" .. journal.dir() .. "'")
+  u.lock = assert(journal.lock(u.journal))
 end
 
 --- Writes a step before it is carried out. Fails the update when the journal

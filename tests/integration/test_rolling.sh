@@ -238,18 +238,47 @@ for stepname in begin backup-start backup tag create created healthy switch reti
   done_check
 done
 
-check "an interrupted update blocks the next one until recover"
+check "a daemon that starts recovers an update interrupted after the switch"
+fresh
+( CLAWENGINE_TEST_CRASH_AFTER=switch "$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 \
+  --no-pull --monitor 0 >/dev/null 2>&1 ) 2>/dev/null
+kill "$dpid"; wait "$dpid"
+"$CLAW" daemon --config "$T/daemon.yml" >"$T/daemon2.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do grep -q "recover of interrupted updates ended" "$T/daemon2.log" && break; sleep 0.1; done
+grep -q "recover of interrupted updates ended with status 0" "$T/daemon2.log" || fail "daemon log: $(tail -3 "$T/daemon2.log")"
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+only_one
+claw history claw-it-roll --json
+expect_out_has '"outcome":"recovered: rolled back"'
+done_check
+
+check "the next run recovers an interrupted update first, then updates"
 fresh
 ( CLAWENGINE_TEST_CRASH_AFTER=created "$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 \
   --no-pull --monitor 0 >/dev/null 2>&1 ) 2>/dev/null
-snapshot
 claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
+expect_rc 0
+expect_out "claw-it-roll: recovered: rolled back (interrupted after created)
+claw-it-roll: updated"
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+only_one
+done_check
+
+check "an update under way is left alone: a second one is refused, recover skips it"
+fresh
+"$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 4 >"$T/first" 2>&1 &
+first=$!
+for _ in $(seq 1 100); do grep -q "switch" "$T/first" && break; sleep 0.1; done
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v3 --no-pull --monitor 0
 expect_rc 1
 expect_out_has "claw-it-roll: failed: an update of claw-it-roll is under way or was interrupted ("
-expect_out_has "); run clawengine recover"
-expect_unchanged
 claw recover
 expect_rc 0
+expect_err "nothing to recover"
+wait $first
+[ $? = 0 ] || fail "the first update failed: $(cat "$T/first")"
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
 only_one
 done_check
 

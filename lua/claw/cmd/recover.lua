@@ -1,15 +1,19 @@
 -- `clawengine recover`: finishes or undoes every update that was interrupted (a
 -- crash, kill -9, a reboot), so that exactly one version serves under each name,
 -- with its config, and no temporary container is left. An update interrupted while
--- retiring the old version is finished; any earlier one is undone.
+-- retiring the old version is finished; any earlier one is undone. An update whose
+-- process still runs (it holds its journal's lock) is left alone.
 local args = require "claw.args"
 local journal = require "claw.journal"
 local log = require "claw.log"
 local R = require "claw.rollout"
 
 local spec = {
-  usage = "clawengine recover [--admin PATH]",
-  options = { { "admin", value = "PATH", help = "the daemon's admin socket" } },
+  usage = "clawengine recover [--admin PATH] [--quiet]",
+  options = {
+    { "admin", value = "PATH", help = "the daemon's admin socket" },
+    { "quiet", help = "say nothing when there is nothing to recover" },
+  },
 }
 local opts = args.parse(arg, spec)
 
@@ -17,7 +21,7 @@ local pending, failed = 0, 0
 for _, path in ipairs(assert(journal.files(journal.dir()))) do
   local records = assert(journal.read(path))
   local u = R.from_records(path, records)
-  if u.name and not u.outcome then
+  if u.name and not u.outcome and not journal.busy(path) then
     pending = pending + 1
     local forward = u.last == "retire"
     log.warn("recovering an interrupted update", { container = u.name, last_step = u.last,
@@ -36,5 +40,5 @@ for _, path in ipairs(assert(journal.files(journal.dir()))) do
     if not ok then failed = failed + 1 end
   end
 end
-if pending == 0 then io.stderr:write("nothing to recover\n") end
+if pending == 0 and not opts.quiet then io.stderr:write("nothing to recover\n") end
 if failed > 0 then return 1 end
