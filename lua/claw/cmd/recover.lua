@@ -17,8 +17,17 @@ local spec = {
 }
 local opts = args.parse(arg, spec)
 
+local files, ferr = journal.files(journal.dir())
+if not files then
+  -- The automatic run before every `clawengine run` (--quiet) says nothing to a user
+  -- who may not read the state at all: that user cannot have updates to recover.
+  if opts.quiet and ferr.code ~= "not_found" then return 0 end
+  io.stderr:write("clawengine: recover: ", ferr.message, "\n")
+  return 1
+end
+
 local pending, failed = 0, 0
-for _, path in ipairs(assert(journal.files(journal.dir()))) do
+for _, path in ipairs(files) do
   local records = assert(journal.read(path))
   local u = R.from_records(path, records)
   if u.name and not u.outcome and not journal.busy(path) then
