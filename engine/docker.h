@@ -83,6 +83,8 @@ int claw_docker_stop(claw_docker *d, const char *id, double timeout, const char 
 int claw_docker_kill(claw_docker *d, const char *id, const char *signal, claw_err *err);
 int claw_docker_restart(claw_docker *d, const char *id, double timeout, claw_err *err);
 int claw_docker_rename(claw_docker *d, const char *id, const char *name, claw_err *err);
+/* Changes resources or the restart policy of a container (Docker's update body). */
+int claw_docker_update(claw_docker *d, const char *id, const cJSON *body, claw_err *err);
 int claw_docker_remove(claw_docker *d, const char *id, int force, int volumes,
                        claw_err *err);
 /* Waits for the container to stop; *status gets its exit code. */

@@ -360,6 +360,14 @@ int claw_docker_rename(claw_docker *d, const char *id, const char *name, claw_er
     return rc;
 }
 
+int claw_docker_update(claw_docker *d, const char *id, const cJSON *body, claw_err *err)
+{
+    char *p = obj_path("containers", id, "/update");
+    int rc = claw_docker_call(d, "POST", p, body, 60, NULL, err);
+    free(p);
+    return rc;
+}
+
 int claw_docker_remove(claw_docker *d, const char *id, int force, int volumes,
                        claw_err *err)
 {

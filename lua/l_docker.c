@@ -244,6 +244,20 @@ static int l_rename(lua_State *L)
     return ok(L, claw_docker_rename(claw_rt_docker(L), id, name, &e), &e);
 }
 
+/* update(c, {RestartPolicy = {Name = "no"}, Memory = ...}): Docker's update body. */
+static int l_update(lua_State *L)
+{
+    const char *id = checkname(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (claw_dry(L, "update %s", id))
+        return lua_pushboolean(L, 1), 1;
+    cJSON *body = claw_checkjson(L, 2);
+    claw_err e;
+    int rc = claw_docker_update(claw_rt_docker(L), id, body, &e);
+    cJSON_Delete(body);
+    return ok(L, rc, &e);
+}
+
 static int l_remove(lua_State *L)
 {
     const char *id = checkname(L, 1);
@@ -469,6 +483,7 @@ static const luaL_Reg funcs[] = {
     { "create", l_create },     { "start", l_start },
     { "stop", l_stop },         { "kill", l_kill },
     { "restart", l_restart },   { "rename", l_rename },
+    { "update", l_update },
     { "remove", l_remove },     { "wait", l_wait },
     { "logs", l_logs },         { "exec", l_exec },
     { "events", l_events },     { "wait_healthy", l_wait_healthy },

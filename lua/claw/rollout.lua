@@ -354,6 +354,10 @@ function R.retire(u, opts)
     local ok, err = docker.stop(u.old_id)
     if not ok then return nil, err end
   end
+  -- Kept, not running: with restart "always" dockerd would start it again at its
+  -- own restart, on state the new version migrated. Rollback gives it back the
+  -- policy the container it replaces has.
+  if old then docker.update(u.old_id, { RestartPolicy = { Name = "no" } }) end
   if u.route and old_has_name then route.remove(u.route, u.name, { admin = opts.admin }) end
   local prev = docker.inspect(old_name)
   if old and prev and prev.Id ~= u.old_id then assert(docker.remove(prev.Id, { force = true })) end
@@ -429,6 +433,7 @@ function R.rollback(name, opts)
     rb.new_id = assert(docker.create(spec))
   end
   assert(R.step(rb, "created", { new_id = rb.new_id }))
+  assert(docker.update(rb.new_id, { RestartPolicy = current.HostConfig.RestartPolicy }))
   local restored = json.array()
   if #rb.backups > 0 then
     -- The previous version must not start on state the newer one migrated.

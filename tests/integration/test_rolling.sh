@@ -66,7 +66,7 @@ only_one() { # exactly one claw-it-roll container running, under the name, none 
   return 0
 }
 
-docker run -d --name claw-it-roll clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-roll --restart always clawtest/gateway:v1 >/dev/null
 wait_healthy claw-it-roll
 "$CLAW" daemon --config "$T/daemon.yml" >"$T/daemon.log" 2>&1 &
 dpid=$!
@@ -81,7 +81,8 @@ expect_rc 0
 expect_out "claw-it-roll: updated"
 load_check 20000
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
-[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-previous)" = "exited clawtest/gateway:v1" ] || fail "previous"
+[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}} {{.HostConfig.RestartPolicy.Name}}' claw-it-roll-previous)" = "exited clawtest/gateway:v1 no" ] ||
+  fail "previous: $(docker inspect -f '{{.State.Status}} {{.Config.Image}} {{.HostConfig.RestartPolicy.Name}}' claw-it-roll-previous)"
 [ "$(docker image inspect -f '{{.Id}}' clawtest/gateway:rollback)" = "$(docker image inspect -f '{{.Id}}' clawtest/gateway:v1)" ] || fail ":rollback"
 [ "$(docker image inspect -f '{{.Id}}' clawtest/gateway:stable)" = "$(docker image inspect -f '{{.Id}}' clawtest/gateway:v2)" ] || fail ":stable"
 [ -f "$T/cfg/app.json.pre-update" ] || fail "no .pre-update copy"
@@ -103,6 +104,8 @@ expect_rc 0
 expect_out_has "claw-it-roll: rolled back to"
 [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
 [ "$(cat "$T/cfg/app.json")" = '{"v":1}' ] || fail "config not restored: $(cat "$T/cfg/app.json")"
+[ "$(docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' claw-it-roll)" = always ] || fail "restart policy not given back"
+[ "$(docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' claw-it-roll-previous)" = no ] || fail "kept one restarts by itself"
 only_one
 done_check
 

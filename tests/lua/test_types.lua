@@ -30,6 +30,7 @@ local cases = {
   { docker.kill, { "c", { signal = true } }, "bad argument #2 to 'claw.docker.kill' (field 'signal' must be a string, got boolean)" },
   { docker.restart, { {} }, "bad argument #1 to 'claw.docker.restart' (string expected, got table)" },
   { docker.rename, { "c" }, "bad argument #2 to 'claw.docker.rename' (string expected, got nil)" },
+  { docker.update, { "c", "x" }, "bad argument #2 to 'claw.docker.update' (table expected, got string)" },
   { docker.remove, { "c", { volumes = "yes" } }, "bad argument #2 to 'claw.docker.remove' (field 'volumes' must be a boolean, got string)" },
   { docker.wait, { "c", { timeout = {} } }, "bad argument #2 to 'claw.docker.wait' (field 'timeout' must be a number, got table)" },
   { docker.logs, { "c", { tail = "all" } }, "bad argument #2 to 'claw.docker.logs' (field 'tail' must be a number, got string)" },
