@@ -60,7 +60,7 @@ int claw_spawn(const char *const *argv, const claw_spawn_opts *o, claw_child *c,
 {
     static const claw_spawn_opts none = { 0 };
     if (!o) o = &none;
-    *c = (claw_child){ .pid = 0, .pidfd = -1, .out_fd = -1 };
+    *c = (claw_child){ .pid = 0, .pidfd = -1, .out_fd = -1, .status = 0 };
     int out[2] = { -1, -1 };
     if (o->capture && pipe2(out, O_CLOEXEC) != 0)
         return claw_fail_errno(err, errno, "cannot start %s: pipe", argv[0]);
@@ -105,12 +105,15 @@ int claw_spawn(const char *const *argv, const claw_spawn_opts *o, claw_child *c,
 
 int claw_child_poll(claw_child *c, int *status)
 {
-    if (c->pid <= 0) return 1;
+    if (c->pid <= 0) {
+        *status = c->status;
+        return 1;
+    }
     int st;
     pid_t r = waitpid(c->pid, &st, WNOHANG);
     if (r == 0) return 0;
     if (r < 0) st = 0xff00; /* reaped elsewhere: report 255, not success */
-    *status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+    *status = c->status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
     c->pid = 0;
     if (c->pidfd >= 0) close(c->pidfd);
     c->pidfd = -1;

@@ -20,6 +20,7 @@ typedef struct claw_child {
     pid_t pid;  /* 0 once reaped */
     int pidfd;  /* readable when the child has ended; -1 once reaped */
     int out_fd; /* read end of the captured output (non-blocking), else -1 */
+    int status; /* once reaped: the exit code, or 128 + the signal number */
 } claw_child;
 
 /* Starts argv[0] (searched in PATH when it has no slash) with argv. stdin is
@@ -27,7 +28,8 @@ typedef struct claw_child {
 int claw_spawn(const char *const *argv, const claw_spawn_opts *o, claw_child *c, claw_err *err);
 
 /* Reaps the child if it has ended: returns 1 and its status (the exit code, or 128 +
- * the signal number when a signal ended it), 0 if it is still running. */
+ * the signal number when a signal ended it), 0 if it is still running. Once reaped
+ * it keeps answering 1 with the same status. */
 int claw_child_poll(claw_child *c, int *status);
 
 /* Waits up to `timeout` seconds (< 0: no limit) for the child to end. Returns 1 with

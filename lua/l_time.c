@@ -34,19 +34,27 @@ static int l_sleep(lua_State *L)
     return 1;
 }
 
-/* format(t [, fmt [, {utc=}]]): ISO 8601 UTC by default, else strftime. */
+/* format(t [, fmt [, {utc=, zone=}]]): ISO 8601 UTC by default, else strftime in
+ * local time, or in `zone` (an Area/City name). */
 static int l_format(lua_State *L)
 {
     double t = luaL_checknumber(L, 1);
     const char *fmt = luaL_optstring(L, 2, NULL);
     claw_checkopts(L, 3);
-    int utc = claw_optboolfield(L, 3, "utc", fmt == NULL);
+    const char *zone = claw_optstrfield(L, 3, "zone", NULL);
+    int utc = claw_optboolfield(L, 3, "utc", fmt == NULL && !zone);
+    if (zone && *zone && !claw_zone_known(zone))
+        return luaL_argerror(L, 3, lua_pushfstring(L, "unknown time zone \"%s\"", zone));
     time_t secs = (time_t)floor(t);
     struct tm tm;
-    if (utc)
+    if (utc) {
         gmtime_r(&secs, &tm);
-    else
+    } else {
+        claw_zone_switch z;
+        claw_zone_enter(&z, zone);
         localtime_r(&secs, &tm);
+        claw_zone_leave(&z);
+    }
     char buf[256];
     /* The format is the caller's by design. */
 #pragma GCC diagnostic push

@@ -70,6 +70,8 @@ int luaopen_claw_route(lua_State *L);
 int luaopen_claw_journal(lua_State *L);
 int luaopen_claw_registry(lua_State *L);
 int luaopen_claw_notify(lua_State *L);
+int luaopen_claw_cron(lua_State *L);
+int luaopen_claw_process(lua_State *L);
 
 /* In dry-run, logs "dry-run: would <what>" and returns 1. */
 int claw_dry(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

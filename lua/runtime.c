@@ -15,7 +15,8 @@ static const luaL_Reg modules[] = {
     { "claw.engine", luaopen_claw_engine }, { "claw.route", luaopen_claw_route },
     { "claw.health", luaopen_claw_health }, { "claw.journal", luaopen_claw_journal },
     { "claw.registry", luaopen_claw_registry },
-    { "claw.notify", luaopen_claw_notify },
+    { "claw.notify", luaopen_claw_notify }, { "claw.cron", luaopen_claw_cron },
+    { "claw.process", luaopen_claw_process },
     { NULL, NULL },
 };
 
