@@ -15,8 +15,7 @@ local args = require "claw.args"
 local docker = require "claw.docker"
 local engine = require "claw.engine"
 local json = require "claw.json"
-local log = require "claw.log"
-local notify = require "claw.notify"
+local notices = require "claw.notices"
 local registry = require "claw.registry"
 local templates = require "claw.notify_templates"
 
@@ -43,11 +42,7 @@ end
 if not ({ major = true, minor = true, patch = true })[opts.level] then
   args.fail(spec, "--level must be major, minor or patch, not %q", opts.level)
 end
-local targets = notify.targets(#opts.notify > 0 and opts.notify or nil)
-for _, url in ipairs(targets) do
-  local target, err = notify.parse(url)
-  if not target then args.fail(spec, "--notify %s: %s", notify.mask(url), err.message) end
-end
+local targets = notices.targets(spec, opts.notify)
 
 -- The containers to check.
 local list
@@ -67,11 +62,6 @@ else
 end
 table.sort(list, function(a, b) return a.Name < b.Name end)
 
-local function tag_of(ref)
-  local name = ref:gsub("@.*$", "")
-  return name:match(":([%w_.%-]+)$") or "latest"
-end
-
 -- One registry request per distinct reference, all at once.
 local refs, index, images = {}, {}, {}
 for _, c in ipairs(list) do
@@ -89,7 +79,7 @@ local report, failed, found = {}, 0, {}
 for _, c in ipairs(list) do
   local name, ref, img = c.Name:gsub("^/", ""), c.Config.Image, images[c.Image]
   local labels = img.Config and img.Config.Labels or {}
-  local entry = { name = name, image = ref, current = { tag = tag_of(ref),
+  local entry = { name = name, image = ref, current = { tag = templates.tag_of(ref),
     digest = (img.RepoDigests or {})[1] and img.RepoDigests[1]:match("@(.+)$") or json.null,
     version = labels["org.opencontainers.image.version"] } }
   local r = index[ref] and remote[index[ref]]
@@ -153,15 +143,7 @@ end
 local send_failed = 0
 if #fresh > 0 and #targets > 0 then
   local subject, text = templates.updates { containers = fresh }
-  for _, url in ipairs(targets) do
-    local ok, err = notify.send(url, { subject = subject, text = text })
-    if ok then
-      log.info("notified", { target = notify.mask(url), updates = #fresh })
-    else
-      send_failed = send_failed + 1
-      log.error("notification not sent", { target = notify.mask(url), reason = err.message })
-    end
-  end
+  send_failed = notices.send(targets, subject, text, { updates = #fresh })
   if send_failed < #targets then
     for _, e in ipairs(fresh) do notified[e.name] = e.new.digest or e.new.tag end
     save_state(notified)

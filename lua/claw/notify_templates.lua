@@ -30,11 +30,13 @@ local M = {}
 
 M.command = "clawengine run policies/rolling.lua %s"
 
-local function tag_of(image)
+--- The tag of an image reference ("latest" when it has none; nil for a non-string).
+function M.tag_of(image)
   if type(image) ~= "string" then return nil end
   local name = image:gsub("@.*$", "")
   return name:match(":([%w_.%-]+)$") or "latest"
 end
+local tag_of = M.tag_of
 
 --- "latest sha256:0123456789ab (version 2026.9.5)" from { tag =, digest =, version = }.
 function M.describe(v, image)
