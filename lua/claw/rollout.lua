@@ -11,14 +11,18 @@
 --   route      the daemon's route serving it, or nil (stop-first)
 --   backups    { { path =, id =, sha256 =, kind = "file"|"dir"|"volume" }, ... }
 --   journal    the journal file's path
+local args = require "claw.args"
 local docker = require "claw.docker"
 local backup = require "claw.backup"
+local engine = require "claw.engine"
 local health = require "claw.health"
 local journal = require "claw.journal"
 local json = require "claw.json"
 local log = require "claw.log"
+local notices = require "claw.notices"
 local route = require "claw.route"
 local time = require "claw.time"
+local yaml = require "claw.yaml"
 
 local R = {}
 
@@ -50,6 +54,18 @@ function R.journal_open(u)
   u.lock = assert(journal.lock(u.journal))
 end
 
+-- For the recovery tests: die like kill -9 right after journaling a step named
+-- $CLAWENGINE_TEST_CRASH_AFTER (or "STEP@PERCENT" for a canary's weight step).
+local function crash_point(name, fields)
+  local want = os.getenv("CLAWENGINE_TEST_CRASH_AFTER")
+  if want and (want == name or (fields and fields.percent and want == name .. "@" .. fields.percent)) then
+    local f = io.open("/proc/self/stat")
+    local pid = f:read("n")
+    f:close()
+    os.execute("kill -9 " .. pid)
+  end
+end
+
 --- Writes a step before it is carried out. Fails the update when the journal
 -- cannot be written: changing containers without a record is not allowed.
 function R.step(u, name, fields)
@@ -58,7 +74,9 @@ function R.step(u, name, fields)
   u.timeline[#u.timeline + 1] = { step = name, time = rec.time }
   local ok, err = journal.append(u.journal, rec)
   if ok and name ~= "end" then -- progress, one line per step (JSON events with --json)
-    log.info(name, { container = u.name, elapsed = string.format("%.2fs", rec.time - (u.started or rec.time)) })
+    log.info(name, { container = u.name, elapsed = string.format("%.2fs", rec.time - (u.started or rec.time)),
+      percent = fields and fields.percent })
+    crash_point(name, fields)
   end
   return ok, err
 end
@@ -214,9 +232,12 @@ function R.health_gate(id, opts)
   return true
 end
 
-local function backend_of(routes, route_name, container)
-  for _, r in ipairs(routes or {}) do
-    if r.name == route_name then
+--- The backend `container` of route `rname`, with its counters (nil when absent).
+function R.backend(rname, container, opts)
+  local routes, err = route.list { admin = opts.admin }
+  if not routes then return nil, err end
+  for _, r in ipairs(routes) do
+    if r.name == rname then
       for _, b in ipairs(r.backends) do
         if b.container == container then return b end
       end
@@ -224,37 +245,62 @@ local function backend_of(routes, route_name, container)
   end
 end
 
---- Watches the new container for `seconds`: its health, the --health probe, and
--- the route's connect failures and resets for it.
-function R.monitor(u, seconds, opts)
-  if not seconds or seconds <= 0 then return true end
-  local deadline = time.monotonic() + seconds
-  local base = u.route and backend_of(route.list { admin = opts.admin }, u.route, u.new_name)
-  while time.monotonic() < deadline do
-    local c, err = docker.inspect(u.new_id)
-    if not c then return nil, err end
-    if not c.State.Running then
-      return fail("exited", "the new container exited with code %d during the monitor window", c.State.ExitCode)
+--- One look at the new container: it must run, not be unhealthy, and pass the
+-- --health probe (sent to its own address when the URL has {host}). `during`
+-- ends the messages ("during the monitor window").
+function R.observe(u, opts, during)
+  local c, err = docker.inspect(u.new_id)
+  if not c then return nil, err end
+  if not c.State.Running then
+    return fail("exited", "the new container exited with code %d %s", c.State.ExitCode, during)
+  end
+  if c.State.Health and c.State.Health.Status == "unhealthy" then
+    local l = c.State.Health.Log
+    local out = l and l[#l] and l[#l].Output or ""
+    return fail("unhealthy", "the new container turned unhealthy %s: %s", during, (out:gsub("%s+$", "")))
+  end
+  if opts.health then
+    local url = opts.health
+    if url:find("{host}") then
+      u.health_url = u.health_url or health.url(url, u.new_id, { port = opts.port })
+      url = u.health_url
     end
-    if c.State.Health and c.State.Health.Status == "unhealthy" then
-      local l = c.State.Health.Log
-      local out = l and l[#l] and l[#l].Output or ""
-      return fail("unhealthy", "the new container turned unhealthy during the monitor window: %s", out)
-    end
-    if opts.health and not opts.health:find("{host}") then
-      local ok, perr = health.http(opts.health, { expect = opts.expect })
+    if url then
+      local ok, perr = health.http(url, { expect = opts.expect })
       if not ok then return nil, perr end
     end
-    if base then
-      local now = backend_of(route.list { admin = opts.admin }, u.route, u.new_name)
-      if now and (now.connect_failures > base.connect_failures or now.resets > base.resets) then
-        return fail("unhealthy", "the route saw %d failed connection(s) and %d reset(s) to the new container",
-          now.connect_failures - base.connect_failures, now.resets - base.resets)
-      end
-    end
-    time.sleep(math.min(0.5, math.max(0, deadline - time.monotonic())))
   end
   return true
+end
+
+--- Watches the new container for `seconds`, every half second: R.observe, then
+-- `look()` when given (a policy's own test, e.g. the route's counters); the first
+-- failure ends the watch with nil, err.
+function R.watch(u, seconds, opts, during, look)
+  local deadline = time.monotonic() + (seconds or 0)
+  repeat
+    local ok, err = R.observe(u, opts, during)
+    if ok and look then ok, err = look() end
+    if not ok then return nil, err end
+    local left = deadline - time.monotonic()
+    if left > 0 then time.sleep(math.min(0.5, left)) end
+  until time.monotonic() >= deadline
+  return true
+end
+
+--- Watches the new container for `seconds` after the switch: R.watch, and the
+-- route must see no connect failure or reset to it.
+function R.monitor(u, seconds, opts)
+  if not seconds or seconds <= 0 then return true end
+  local base = u.route and R.backend(u.route, u.new_name, opts)
+  return R.watch(u, seconds, opts, "during the monitor window", function()
+    local now = base and R.backend(u.route, u.new_name, opts)
+    if now and (now.connect_failures > base.connect_failures or now.resets > base.resets) then
+      return fail("unhealthy", "the route saw %d failed connection(s) and %d reset(s) to the new container",
+        now.connect_failures - base.connect_failures, now.resets - base.resets)
+    end
+    return true
+  end)
 end
 
 --- Removes a container if it exists (by name or ID); quiet when it does not.
@@ -269,9 +315,23 @@ end
 -- and no new container is left. Used on failure, by recover and by rollback.
 function R.undo(u, opts)
   local notes = {}
+  local has_new = u.route and u.switched and R.route_has(u.route, u.new_name, opts)
   if u.route and u.switched then
-    local ok, err = R.route_move(u.route, u.new_name, u.name, opts)
+    local ok, err
+    if u.old_weight then
+      -- A canary: the old container gets back the share it had, the canary none.
+      local weights = { [u.name] = u.old_weight }
+      if has_new then weights[u.new_name] = 0 end
+      ok, err = route.weight(u.route, weights, { admin = opts.admin })
+    else
+      ok, err = R.route_move(u.route, u.new_name, u.name, opts)
+    end
     notes[#notes + 1] = ok and "route back to the old container" or ("route not switched back: " .. tostring(err))
+  end
+  if has_new then
+    -- Requests in flight on the new container finish before it goes (briefly:
+    -- an idle keep-alive connection is closed at the deadline).
+    route.drain(u.route, u.new_name, { timeout = math.min(opts.drain_timeout or 5, 5), admin = opts.admin })
   end
   if u.new_id or u.new_name then
     R.remove_if_exists(u.new_id or u.new_name)
@@ -488,15 +548,17 @@ function R.from_records(path, records)
   for _, rec in ipairs(records) do
     u.timeline[#u.timeline + 1] = { step = rec.step, time = rec.time }
     if rec.step == "begin" then
-      for _, k in ipairs { "name", "old_id", "image", "old_image", "new_image", "route", "order", "new_name" } do
+      for _, k in ipairs { "name", "old_id", "image", "old_image", "new_image", "route", "order", "new_name",
+        "kind", "old_weight" } do
         u[k] = rec[k]
       end
+      if u.route == json.null then u.route = nil end
       u.started = rec.time
     elseif rec.step == "backup" then
       u.backups[#u.backups + 1] = { path = rec.path, id = rec.id, sha256 = rec.sha256, kind = rec.kind }
     elseif rec.step == "created" then
       u.new_id = rec.new_id
-    elseif rec.step == "switch" then
+    elseif rec.step == "switch" or rec.step == "weight" then -- "weight": a canary's step
       u.switched = true
     elseif rec.step == "end" then
       u.outcome = rec.outcome
@@ -505,6 +567,392 @@ function R.from_records(path, records)
     u.last = rec.step
   end
   return u
+end
+
+-- ---------------------------------------------------------------------------
+-- The phases of an update, which policies compose (policies/rolling.lua,
+-- policies/canary.lua): options and targets; R.prepare, R.fetch, R.begin,
+-- R.start_new, R.switch, R.promote, R.failed; R.update (the rolling update of one
+-- container); R.run_groups; R.report.
+
+-- Options that several policies share, by name (see R.options).
+local OPTIONS = {}
+for _, o in ipairs {
+  { "image", value = "REF", help = "update to this reference (default: the one the container was created from)" },
+  { "label", value = "KEY=VALUE", list = true, help = "update the running containers with this label" },
+  { "compose", value = "FILE", help = "update the services of this Compose file (all, or the SERVICEs named)" },
+  { "backup", value = "PATH", list = true, help = "a file or folder to snapshot first and restore on rollback" },
+  { "backup-volume", value = "NAME", list = true, help = "a named volume to snapshot first and restore on rollback" },
+  { "health", value = "URL", help = "an HTTP health gate ({host} and {port} are the new container's)" },
+  { "expect", value = "FIELD=VALUE", list = true, help = "a JSON field the health answer must have" },
+  { "port", value = "PORT", number = true, help = "the container's port for {port} and TCP gates" },
+  { "timeout", value = "SECONDS", number = true, help = "the health deadline (default: the healthcheck's own)" },
+  { "monitor", value = "SECONDS", number = true, default = 5, help = "watch the new version this long after the switch" },
+  { "order", value = "ORDER", default = "start-first", help = "start-first or stop-first" },
+  { "failure-action", value = "ACTION", default = "rollback", help = "rollback, pause or continue" },
+  { "drain-timeout", value = "SECONDS", number = true, default = 30, help = "how long open connections may finish" },
+  { "route", value = "NAME", help = "the daemon route (default: the one that serves the container)" },
+  { "admin", value = "PATH", help = "the daemon's admin socket" },
+  { "no-pull", help = "use the image as it is here" },
+  { "cleanup", help = "after success, remove the image the previous :rollback tag named, when no container uses it" },
+  { "notify", value = "URL", list = true, help = "send the outcome there (default: $CLAWENGINE_NOTIFY)" },
+  { "json", help = "print the result as JSON" },
+} do OPTIONS[o[1]] = o end
+
+--- A policy's option list for claw.args: names of the shared options above, and
+-- tables of its own, in the order given.
+function R.options(list)
+  local out = {}
+  for _, o in ipairs(list) do out[#out + 1] = type(o) == "string" and assert(OPTIONS[o], o) or o end
+  return out
+end
+
+local ACTIONS = { rollback = true, pause = true, continue = true }
+
+--- Checks the shared options (usage errors, exit 2, before anything changes) and
+-- turns --expect into a table and --notify into opts.notify_targets.
+function R.check_options(spec, opts, names)
+  if opts.order and opts.order ~= "start-first" and opts.order ~= "stop-first" then
+    args.fail(spec, "--order must be start-first or stop-first, not %q", opts.order)
+  end
+  if opts.failure_action and not ACTIONS[opts.failure_action] then
+    args.fail(spec, "--failure-action must be rollback, pause or continue, not %q", opts.failure_action)
+  end
+  local expect
+  for _, e in ipairs(opts.expect or {}) do
+    local k, v = e:match("^([^=]+)=(.*)$")
+    if not k then args.fail(spec, "--expect %q is not FIELD=VALUE", e) end
+    expect = expect or {}
+    expect[k] = tonumber(v) or (v == "true" and true) or (v == "false" and false) or v
+  end
+  opts.expect = expect
+  if #names == 0 and #(opts.label or {}) == 0 and not opts.compose then
+    args.fail(spec, "no container named (NAME..., --label or --compose)")
+  end
+  for _, b in ipairs(opts.backup or {}) do
+    local f = io.open(b, "r")
+    if not f then args.fail(spec, "--backup %s: cannot be read", b) end
+    f:close()
+  end
+  opts.notify_targets = notices.targets(spec, opts.notify)
+end
+
+--- The targets, in groups that each update by their own settings: a Compose
+-- service's containers under its deploy.update_config (Swarm's meanings), or the
+-- containers NAMEd and labelled (one group, the options as given).
+-- A group: { name =, targets = { inspect(), ... }, s = settings }.
+function R.groups(spec, opts, names)
+  local function settings(over)
+    local s = {}
+    for k, v in pairs(opts) do s[k] = v end
+    s.parallelism, s.delay, s.max_failure_ratio = 0, 0, 0
+    for k, v in pairs(over or {}) do s[k] = v end
+    return s
+  end
+  if not opts.compose then
+    local targets = {}
+    for _, n in ipairs(names) do
+      local c, err = docker.inspect(n)
+      if not c then args.fail(spec, "no container %q: %s", n, err.message) end
+      targets[#targets + 1] = c
+    end
+    if #(opts.label or {}) > 0 then
+      for _, c in ipairs(assert(docker.containers { label = opts.label })) do
+        targets[#targets + 1] = assert(docker.inspect(c.Id))
+      end
+    end
+    return { { targets = targets, s = settings() } }
+  end
+  local project, err = yaml.compose(opts.compose)
+  if not project then args.fail(spec, "--compose %s: %s", opts.compose, err.message) end
+  local wanted = #names > 0 and names or nil
+  if not wanted then
+    wanted = {}
+    for svc in pairs(project.services) do wanted[#wanted + 1] = svc end
+    table.sort(wanted)
+  end
+  local groups = {}
+  for _, svc in ipairs(wanted) do
+    local sdef = project.services[svc]
+    if not sdef then args.fail(spec, "service %q is not in %s", svc, opts.compose) end
+    local deploy = type(sdef.deploy) == "table" and sdef.deploy or {}
+    local uc = type(deploy.update_config) == "table" and deploy.update_config or {}
+    local rc = type(deploy.rollback_config) == "table" and deploy.rollback_config or {}
+    local s = settings {
+      image = opts.image or sdef.image,
+      parallelism = tonumber(uc.parallelism) or 1,
+      delay = R.duration(uc.delay) or 0,
+      failure_action = uc.failure_action or opts.failure_action or "rollback",
+      monitor = R.duration(uc.monitor) or opts.monitor,
+      max_failure_ratio = tonumber(uc.max_failure_ratio) or 0,
+      order = uc.order or opts.order,
+      rollback_delay = R.duration(rc.delay) or 0,
+    }
+    if not ACTIONS[s.failure_action] then
+      args.fail(spec, "%s: services.%s.deploy.update_config.failure_action must be rollback, pause or continue",
+        opts.compose, svc)
+    end
+    local list = assert(docker.containers { label = {
+      "com.docker.compose.project=" .. project.name, "com.docker.compose.service=" .. svc } })
+    local targets = {}
+    for _, c in ipairs(list) do targets[#targets + 1] = assert(docker.inspect(c.Id)) end
+    table.sort(targets, function(a, b) return a.Name < b.Name end)
+    if #targets == 0 then
+      args.fail(spec, "service %q of project %q has no running container", svc, project.name)
+    end
+    groups[#groups + 1] = { name = svc, targets = targets, s = s }
+  end
+  return groups
+end
+
+--- The update of container `c` (an inspect result) as far as it is known before
+-- anything happens: names, images, route. A start-first update without a route
+-- becomes stop-first, said once.
+function R.prepare(c, opts)
+  local name = c.Name:gsub("^/", "")
+  local u = {
+    name = name, old_id = c.Id, old_ref = c.Config.Image, image = opts.image or c.Config.Image,
+    old_image = c.Image, new_name = name .. R.NEXT, order = opts.order or "start-first",
+  }
+  u.route = opts.route or R.find_route(name, opts.admin)
+  if u.order == "start-first" and not u.route then
+    local ports = R.published_ports(c)
+    log.warn(string.format("%s has no route%s: updating stop-first (requests fail while it restarts); "
+      .. "`clawengine adopt %s --route NAME --listen ADDR` puts it behind the traffic switch",
+      name, #ports > 0 and (" and publishes " .. table.concat(ports, ", ") .. " itself") or "", name))
+    u.order = "stop-first"
+  end
+  return u
+end
+
+--- Prints the plan of an update (--dry-run) and returns its result. `traffic` are
+-- the policy's lines between the health gate and the retirement.
+function R.plan(u, opts, traffic)
+  local lines = { string.format("plan for %s (%s):", u.name, u.order), "  pull " .. u.image }
+  for _, b in ipairs(opts.backup or {}) do lines[#lines + 1] = "  back up " .. b end
+  for _, v in ipairs(opts.backup_volume or {}) do lines[#lines + 1] = "  back up volume " .. v end
+  lines[#lines + 1] = "  tag the running image " .. R.repository(u.image) .. ":rollback"
+  if u.order == "stop-first" then
+    lines[#lines + 1] = "  stop " .. u.name .. " (kept), create and start " .. u.new_name
+  else
+    lines[#lines + 1] = "  create and start " .. u.new_name .. " beside " .. u.name
+  end
+  lines[#lines + 1] = string.format("  health gate (deadline %s)",
+    opts.timeout and (opts.timeout .. " s") or "the healthcheck's own")
+  for _, l in ipairs(traffic or {}) do lines[#lines + 1] = "  " .. l end
+  lines[#lines + 1] = string.format("  retire %s as %s%s, rename %s to %s", u.name, u.name, R.PREVIOUS,
+    u.new_name, u.name)
+  lines[#lines + 1] = "  on failure: " .. (u.route and "route back, " or "start the old one again, ")
+    .. "remove " .. u.new_name .. ", restore the backups"
+  io.write(table.concat(lines, "\n"), "\n")
+  return { name = u.name, outcome = "planned" }
+end
+
+local function result(u, outcome, fields)
+  local r = { name = u.name, outcome = outcome, old_ref = u.old_ref, image = u.image, old_image = u.old_image,
+    new_image = u.new_image, duration = u.started and (time.now() - u.started) or nil }
+  for k, v in pairs(fields or {}) do r[k] = v end
+  return r
+end
+
+--- Refuses an update while another of the same container has not ended, pulls
+-- (unless --no-pull) and compares. `true` when there is something to do, else
+-- nil and the result ("up to date", or "failed" with the reason).
+function R.fetch(u, opts)
+  local pending = R.pending(u.name)
+  if pending then
+    return nil, result(u, "failed", { reason = "an update of " .. u.name
+      .. " is under way or was interrupted (" .. pending .. "); run clawengine recover" })
+  end
+  if not opts.no_pull then
+    local pulled, err = docker.pull(u.image)
+    if not pulled then return nil, result(u, "failed", { reason = err.message }) end
+  end
+  local img, err = docker.image(u.image)
+  if not img then return nil, result(u, "failed", { reason = err.message }) end
+  u.new_image = img.Id
+  if u.new_image == u.old_image then
+    log.info("up to date", { container = u.name, image = u.image })
+    return nil, result(u, "up to date")
+  end
+  return true
+end
+
+--- Opens the journal ("begin", with `fields` such as kind = "canary"), takes the
+-- backups, and tags the running image REPOSITORY:rollback.
+function R.begin(u, opts, fields)
+  R.journal_open(u)
+  local rec = { name = u.name, old_id = u.old_id, image = u.image, old_image = u.old_image,
+    new_image = u.new_image, route = u.route or json.null, order = u.order, new_name = u.new_name }
+  for k, v in pairs(fields or {}) do rec[k] = v end
+  assert(R.step(u, "begin", rec))
+  assert(R.step(u, "backup-start"))
+  local ok, err = R.backup_all(u, opts.backup, opts.backup_volume)
+  if not ok then return nil, err end
+  for _, b in ipairs(u.backups) do assert(R.step(u, "backup", b)) end
+  -- the running image stays reachable without a registry
+  assert(R.step(u, "tag"))
+  u.prev_rollback = docker.image(R.repository(u.image) .. ":rollback")
+  docker.tag(u.old_image, R.repository(u.image) .. ":rollback")
+  return true
+end
+
+--- The new container: a clone of the old one with the new image, as NAME-next,
+-- started (after stopping the old one when stop-first) and through its health gate.
+function R.start_new(u, opts)
+  R.remove_if_exists(u.new_name)
+  local spec_new, serr = docker.clone(u.old_id, { image = u.image, name = u.new_name })
+  if not spec_new then return nil, serr end
+  if u.order == "stop-first" then
+    assert(R.step(u, "stop-old"))
+    u.t_stop = time.monotonic()
+    local ok, err = docker.stop(u.old_id)
+    if not ok then return nil, err end
+  end
+  assert(R.step(u, "create"))
+  local new_id, cerr = docker.create(spec_new)
+  if not new_id then return nil, cerr end
+  u.new_id = new_id
+  assert(R.step(u, "created", { new_id = new_id }))
+  local ok, err = docker.start(new_id)
+  if not ok then return nil, err end
+  local t0 = time.monotonic()
+  ok, err = R.health_gate(new_id, opts)
+  if not ok then return nil, err end
+  u.ready = time.monotonic() - t0
+  assert(R.step(u, "healthy", { seconds = u.ready }))
+  return true
+end
+
+--- Every new connection of the route goes to the new container (the old one's share).
+function R.switch(u, opts)
+  assert(R.step(u, "switch"))
+  u.switched = true
+  return R.route_move(u.route, u.name, u.new_name, opts)
+end
+
+--- The new version stays: the old one retires as NAME-previous, the new image is
+-- tagged REPOSITORY:stable, --cleanup runs, and the journal ends "updated" (with
+-- `fields`). Returns the result.
+function R.promote(u, opts, fields)
+  local route_failures = R.route_failures(u.route, u.new_name, opts)
+  assert(R.step(u, "retire"))
+  local ok, err = R.retire(u, opts)
+  if not ok then return R.failed(u, opts, err) end
+  docker.tag(u.new_image, R.repository(u.image) .. ":stable")
+  if opts.cleanup and u.prev_rollback then R.cleanup(u.prev_rollback.Id, u) end
+  local gap = u.t_stop and (time.monotonic() - u.t_stop) or nil
+  local rec = { seconds_to_healthy = u.ready, gap = gap or json.null, route_failures = route_failures or json.null }
+  for k, v in pairs(fields or {}) do rec[k] = v end
+  R.finish(u, "updated", rec)
+  log.info("updated", { container = u.name, image = u.image, healthy_after = string.format("%.2fs", u.ready),
+    gap = gap and string.format("%.2fs", gap) or nil })
+  if gap then
+    io.stderr:write(string.format("%s: stop-first gap %.2f s (requests failed meanwhile)\n", u.name, gap))
+  end
+  return result(u, "updated", { seconds_to_healthy = u.ready, gap = gap })
+end
+
+--- A failed update: undone (the failure action "rollback": the old container
+-- serves, the new one is removed, the backups that changed are restored), or left
+-- as it is ("pause"). The journal ends with the outcome; returns the result.
+function R.failed(u, opts, reason)
+  reason = tostring(reason)
+  log.error("update failed", { container = u.name, reason = reason })
+  if opts.failure_action == "pause" then
+    R.finish(u, "paused", { reason = reason })
+    return result(u, "paused", { reason = reason })
+  end
+  local ok, uerr = R.undo(u, opts)
+  local outcome = ok and "rolled back" or "rollback failed"
+  R.finish(u, outcome, { reason = reason, restored = u.restored or json.array(),
+    rollback_error = not ok and tostring(uerr) or nil })
+  return result(u, outcome, { reason = reason, restored = u.restored })
+end
+
+--- The rolling update of one container: the new version beside the old one,
+-- health-gated, the route switched, watched, then the old one retired; any failure
+-- undoes it. Returns the result ({ name =, outcome =, reason =, ... }).
+function R.update(c, opts)
+  local u = R.prepare(c, opts)
+  if engine.dry_run then
+    return R.plan(u, opts, u.route and
+      { string.format("switch route %s to %s, monitor %g s", u.route, u.new_name, opts.monitor) })
+  end
+  local todo, res = R.fetch(u, opts)
+  if not todo then return res end
+  local ok, err = R.begin(u, opts)
+  if ok then ok, err = R.start_new(u, opts) end
+  if ok and u.route then ok, err = R.switch(u, opts) end
+  if ok then ok, err = R.monitor(u, opts.monitor, opts) end
+  if not ok then return R.failed(u, opts, err) end
+  return R.promote(u, opts)
+end
+
+-- Updates the targets of group `g` with `update(c, settings, i)`, in batches of
+-- `parallelism` (0: all in one), `delay` apart. The failure action fires when
+-- failed / tried exceeds max_failure_ratio: rollback also takes back the targets
+-- of the group already updated. Returns whether the run goes on, and how many
+-- targets failed.
+local function run_group(g, update, results)
+  local s, updated, failed, done = g.s, 0, 0, {}
+  for i, c in ipairs(g.targets) do
+    if i > 1 and s.parallelism > 0 and (i - 1) % s.parallelism == 0 and s.delay > 0 and not engine.dry_run then
+      time.sleep(s.delay)
+    end
+    local r = update(c, s, i)
+    results[#results + 1] = r
+    if r.outcome == "updated" then
+      updated = updated + 1
+      done[#done + 1] = r.name
+    elseif r.outcome ~= "up to date" and r.outcome ~= "planned" then
+      failed = failed + 1
+      if failed / (updated + failed) > s.max_failure_ratio then
+        if s.failure_action == "rollback" then
+          for j = #done, 1, -1 do
+            if j < #done and s.rollback_delay and s.rollback_delay > 0 then time.sleep(s.rollback_delay) end
+            local rb, err = R.rollback(done[j], s)
+            results[#results + 1] = { name = done[j], outcome = rb and "rolled back" or "rollback failed",
+              reason = "another target of the same group failed" .. (rb and "" or (": " .. tostring(err))) }
+          end
+        end
+        if s.failure_action ~= "continue" then return false, failed end
+      end
+    end
+  end
+  return true, failed
+end
+
+--- Runs the groups (R.groups) in order with `update(c, settings, i)` (default
+-- R.update; `i` is the target's place in its group) and stops after a group whose
+-- failure action says so. Returns the results and how many targets failed.
+function R.run_groups(groups, update)
+  local results, failures = {}, 0
+  for _, g in ipairs(groups) do
+    local go_on, failed = run_group(g, update or R.update, results)
+    failures = failures + failed
+    if not go_on then break end
+  end
+  return results, failures
+end
+
+--- Prints the results (one line each, or JSON with --json) and sends the
+-- outcomes to opts.notify_targets. A notification that cannot be sent is said on
+-- stderr; it does not change what the run's exit code says.
+function R.report(results, opts)
+  if opts.json or engine.json then
+    io.write(json.encode(json.array(results)), "\n")
+  else
+    for _, r in ipairs(results) do
+      io.write(string.format("%s: %s%s%s\n", r.name, r.outcome, r.reason and (": " .. r.reason) or "",
+        r.note and (" (" .. r.note .. ")") or ""))
+    end
+  end
+  local unsent = notices.outcomes(opts.notify_targets or {}, results)
+  if unsent > 0 then
+    io.stderr:write(string.format("clawengine: the outcome could not be sent to %d of %d notification target(s)"
+      .. " (see the log above)\n", unsent, #opts.notify_targets))
+  end
 end
 
 return R

@@ -2,7 +2,9 @@
 -- crash, kill -9, a reboot), so that exactly one version serves under each name,
 -- with its config, and no temporary container is left. An update interrupted while
 -- retiring the old version is finished; any earlier one is undone. An update whose
--- process still runs (it holds its journal's lock) is left alone.
+-- process still runs (it holds its journal's lock) is left alone. A canary's
+-- journal is read the same way (R.from_records): its "weight" steps count as a
+-- switch, and the undo gives the old container back the weight its "begin" recorded.
 local args = require "claw.args"
 local journal = require "claw.journal"
 local log = require "claw.log"
