@@ -94,3 +94,46 @@ interrupt_run() {
   expect_err "clawengine: interrupted"
   [ "$ms" -lt 500 ] || fail "exited ${ms} ms after SIGINT"
 }
+
+# wait_healthy NAME: until Docker says the container is healthy (10 s at most).
+wait_healthy() {
+  for _ in $(seq 1 100); do [ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" = healthy ] && return; sleep 0.1; done
+}
+
+# load_start DURATION URL [WRK_ARG...]: wrk in the background (2 threads, 16
+# connections unless WRK_ARGs say otherwise); load_check [MIN] waits for it, prints
+# its figures and fails on any socket error or non-2xx answer, or under MIN requests
+# (default 1000).
+load_start() {
+  local duration=$1 url=$2
+  shift 2
+  cat >"$T/count.lua" <<'LUA'
+done = function(s)
+  local e = s.errors
+  io.write(string.format("WRK %d %d %d\n", s.requests, e.connect + e.read + e.write + e.timeout, e.status))
+end
+LUA
+  wrk -t2 -c16 "$@" -d"$duration" -s "$T/count.lua" "$url" | sed -n 's/^WRK //p' >"$T/wrk" &
+  wpid=$!
+}
+load_check() {
+  local reqs sockerrs non2xx
+  wait "$wpid"
+  read -r reqs sockerrs non2xx <"$T/wrk"
+  echo "$current: $reqs requests, $sockerrs socket errors, $non2xx non-2xx" >&2
+  [ "${sockerrs:-1}" = 0 ] && [ "${non2xx:-1}" = 0 ] ||
+    fail "failed requests: $sockerrs socket errors and $non2xx non-2xx of $reqs"
+  [ "${reqs:-0}" -ge "${1:-1000}" ] || fail "only $reqs requests"
+}
+
+# crash_run STEP POLICY [ARG...]: runs the policy with CLAWENGINE_TEST_CRASH_AFTER=STEP
+# (it kills itself with SIGKILL right after journaling STEP) and checks that it died
+# so. Its output is in $T/out and $T/err.
+crash_run() {
+  local step=$1
+  shift
+  # (exit in the subshell, whose stderr is dropped, so that bash's "Killed" is too)
+  ( CLAWENGINE_TEST_CRASH_AFTER=$step "$CLAW" run "$@" >"$T/out" 2>"$T/err"; exit $? ) 2>/dev/null
+  rc=$?
+  [ "$rc" = 137 ] || fail "exit code $rc, want 137 (killed after $step): $(cat "$T/err")"
+}

@@ -26,10 +26,6 @@ routes:
     port: 18789
 YML
 
-wait_healthy() {
-  for _ in $(seq 1 100); do [ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" = healthy ] && return; sleep 0.1; done
-}
-
 # fresh v1 container claw-it-roll behind the route (docker run args may follow)
 fresh() {
   cleanup_containers claw-it-roll
@@ -40,24 +36,6 @@ fresh() {
 }
 
 version() { curl -s --max-time 5 "http://127.0.0.1:$PORT/version"; }
-
-load_start() {
-  cat >"$T/count.lua" <<'LUA'
-done = function(s)
-  local e = s.errors
-  io.write(string.format("WRK %d %d\n", s.requests, e.connect + e.read + e.write + e.timeout + e.status))
-end
-LUA
-  wrk -t2 -c16 -d"$1" -s "$T/count.lua" "http://127.0.0.1:$PORT/" | sed -n 's/^WRK //p' >"$T/wrk" &
-  wpid=$!
-}
-load_check() {
-  wait "$wpid"
-  read -r reqs errs <"$T/wrk"
-  echo "$current: $reqs requests, $errs failed" >&2
-  [ "${errs:-1}" = 0 ] || fail "$errs of $reqs requests failed"
-  [ "${reqs:-0}" -ge "${1:-1000}" ] || fail "only $reqs requests"
-}
 
 only_one() { # exactly one claw-it-roll container running, under the name, none -next
   [ "$(docker ps --filter name=claw-it-roll --format '{{.Names}}' | sort | tr '\n' ' ')" = "claw-it-roll " ] ||
@@ -74,7 +52,7 @@ for _ in $(seq 1 100); do [ -S "$T/admin.sock" ] && break; sleep 0.05; done
 
 check "v1 -> v2 under load: 0 failed requests, old kept as -previous, tags"
 mkdir -p "$T/cfg" && echo '{"v":1}' >"$T/cfg/app.json"
-load_start 8s
+load_start 8s "http://127.0.0.1:$PORT/"
 sleep 1
 claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --backup "$T/cfg/app.json" --monitor 2
 expect_rc 0
@@ -111,7 +89,7 @@ done_check
 
 check "a version that never becomes healthy: rolled back, 0 failed requests"
 fresh
-load_start 6s
+load_start 6s "http://127.0.0.1:$PORT/"
 sleep 0.5
 claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3
 expect_rc 1
@@ -122,7 +100,7 @@ only_one
 done_check
 
 check "a version that turns unhealthy during the monitor window: rolled back, 0 failed"
-load_start 12s
+load_start 12s "http://127.0.0.1:$PORT/"
 sleep 0.5
 claw run "$POLICY" claw-it-roll --image clawtest/gateway:turns-unhealthy --no-pull --monitor 8
 expect_rc 1
@@ -220,11 +198,8 @@ for stepname in begin backup-start backup tag create created healthy switch reti
   check "kill -9 after '$stepname', then recover"
   fresh
   echo '{"v":1}' >"$T/cfg/app.json"
-  # (in a subshell whose stderr is dropped: bash would report "Killed")
-  ( CLAWENGINE_TEST_CRASH_AFTER=$stepname "$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 \
-    --no-pull --backup "$T/cfg/app.json" --monitor 1 >"$T/out" 2>"$T/err" ) 2>/dev/null
-  rc=$?
-  [ "$rc" = 137 ] || fail "exit code $rc, want 137 (killed): $(cat "$T/err")"
+  crash_run "$stepname" "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
+    --backup "$T/cfg/app.json" --monitor 1
   claw recover
   expect_rc 0
   if [ "$stepname" = retire ]; then
@@ -243,8 +218,7 @@ done
 
 check "a daemon that starts recovers an update interrupted after the switch"
 fresh
-( CLAWENGINE_TEST_CRASH_AFTER=switch "$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 \
-  --no-pull --monitor 0 >/dev/null 2>&1 ) 2>/dev/null
+crash_run switch "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
 kill "$dpid"; wait "$dpid"
 "$CLAW" daemon --config "$T/daemon.yml" >"$T/daemon2.log" 2>&1 &
 dpid=$!
@@ -258,8 +232,7 @@ done_check
 
 check "the next run recovers an interrupted update first, then updates"
 fresh
-( CLAWENGINE_TEST_CRASH_AFTER=created "$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 \
-  --no-pull --monitor 0 >/dev/null 2>&1 ) 2>/dev/null
+crash_run created "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
 claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
 expect_rc 0
 expect_out "claw-it-roll: recovered: rolled back (interrupted after created)
