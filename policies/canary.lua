@@ -244,6 +244,10 @@ end
 -- The canary of one container: the rolling phases, with the steps in place of the
 -- switch and monitor.
 local function canary(c, s)
+  local name = c.Name:gsub("^/", "")
+  if not (s.route or R.find_route(name, s.admin)) then
+    return { name = name, outcome = "failed", reason = "no route serves " .. name .. ": a canary needs one" }
+  end
   local u = R.prepare(c, s)
   u.order = "start-first"
   if engine.dry_run then
@@ -264,7 +268,9 @@ local function canary(c, s)
   local ok, err = R.begin(u, s, { kind = "canary", steps = json.array(steps), old_weight = u.old_weight })
   if ok then ok, err = R.start_new(u, s) end
   if ok then ok, err = run_steps(u, s, a) end
-  if not ok then return R.failed(u, s, err) end
+  -- An abort always undoes (a Compose failure_action pause or continue is for the
+  -- containers after the canary).
+  if not ok then return R.failed(u, setmetatable({ failure_action = "rollback" }, { __index = s }), err) end
   local summary = {
     connections = a.c1.total - a.c0.total, failed = failures(a.c1) - failures(a.c0),
     old_connections = a.b1.total - a.b0.total, old_failed = failures(a.b1) - failures(a.b0),
@@ -275,9 +281,20 @@ local function canary(c, s)
   return r
 end
 
-local results, failed = R.run_groups(groups, function(c, s, i)
-  if i == 1 then return canary(c, s) end
-  return R.update(c, s)
+-- In each group the first target that has something to update is the canary; once
+-- it is promoted, the others go the rolling way. After an abort they are skipped
+-- (whatever the group's failure action).
+local canaries = {} -- group settings -> the canary's result
+local results, failed = R.run_groups(groups, function(c, s)
+  local first = canaries[s]
+  if first and first.outcome == "updated" then return R.update(c, s) end
+  if first then
+    return { name = (c.Name:gsub("^/", "")), outcome = "skipped",
+      reason = "the canary " .. first.name .. " did not pass" }
+  end
+  local r = canary(c, s)
+  if r.outcome ~= "up to date" then canaries[s] = r end
+  return r
 end)
 R.report(results, opts)
 if failed > 0 then return 1 end

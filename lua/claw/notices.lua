@@ -57,7 +57,7 @@ local function version_of(ref, id)
 end
 
 -- What a target's outcome is called in claw.notify_templates.outcome.
-local STATUS = { updated = "updated", ["rolled back"] = "rolled_back" }
+local STATUS = { updated = "updated", ["rolled back"] = "rolled_back", skipped = "skipped" }
 
 --- One message with the outcome of every target of an update run that did
 -- something (not those up to date), through the "outcome" template. Results are

@@ -905,7 +905,7 @@ local function run_group(g, update, results)
     if r.outcome == "updated" then
       updated = updated + 1
       done[#done + 1] = r.name
-    elseif r.outcome ~= "up to date" and r.outcome ~= "planned" then
+    elseif r.outcome ~= "up to date" and r.outcome ~= "planned" and r.outcome ~= "skipped" then
       failed = failed + 1
       if failed / (updated + failed) > s.max_failure_ratio then
         if s.failure_action == "rollback" then
@@ -925,7 +925,8 @@ end
 
 --- Runs the groups (R.groups) in order with `update(c, settings, i)` (default
 -- R.update; `i` is the target's place in its group) and stops after a group whose
--- failure action says so. Returns the results and how many targets failed.
+-- failure action says so. `update` may return the outcome "skipped" (neither a
+-- success nor a failure). Returns the results and how many targets failed.
 function R.run_groups(groups, update)
   local results, failures = {}, 0
   for _, g in ipairs(groups) do

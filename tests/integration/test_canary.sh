@@ -170,7 +170,7 @@ expect_out_has "$C: rolled back: canary step 2 (50%): site check $T/check.lua: v
 only_one
 done_check
 
-check "a Compose service of 2: the first is the canary, the other follows the rolling way"
+check "a Compose service of 2: the first is the canary, the other follows the rolling way (or is skipped)"
 cat >"$T/compose.yml" <<YML
 name: $C-c
 services:
@@ -188,6 +188,16 @@ done
 wait_healthy $C-c-web-1
 wait_healthy $C-c-web-2
 for i in 1 2; do "$CLAW" route add cweb $C-c-web-$i --weight 100 >/dev/null; done
+# (failure_action continue would go on with the next container: not after a canary)
+sed 's/monitor: 0s/monitor: 0s\n        failure_action: continue/' "$T/compose.yml" >"$T/compose-continue.yml"
+claw run "$POLICY" --compose "$T/compose-continue.yml" --image clawtest/gateway:broken-api --no-pull \
+  --steps 50,100 --step-duration 0.3 --probe /api/data --probes 2
+expect_rc 1
+expect_out_has "$C-c-web-1: rolled back: canary step 1 (50%): no connection reached the canary and 2 of 2 synthetic"
+expect_out_has "$C-c-web-2: skipped: the canary $C-c-web-1 did not pass"
+for i in 1 2; do
+  [ "$(docker inspect -f '{{.Config.Image}}' $C-c-web-$i)" = clawtest/gateway:v1 ] || fail "replica $i not on v1"
+done
 claw run "$POLICY" --compose "$T/compose.yml" --no-pull --steps 50,100 --step-duration 0.5 --probes 2
 expect_rc 0
 expect_out "$C-c-web-1: updated (0 connection(s) reached the canary, 0 failed; the old container had 0, 0 failed)
