@@ -137,3 +137,25 @@ crash_run() {
   rc=$?
   [ "$rc" = 137 ] || fail "exit code $rc, want 137 (killed after $step): $(cat "$T/err")"
 }
+
+# recover_check NAME STEP: after a crash_run of an update of NAME from v1 to v2 with
+# --backup $T/cfg/app.json ({"v":1}), `clawengine recover` finishes the update when
+# it was interrupted after "retire" (2.0.0 serves) and undoes it after any other step
+# (1.0.0 serves), the config is {"v":1}, the test's own `only_one` holds, and a
+# second recover has nothing to do. `version` is the test's (what the route serves).
+recover_check() {
+  local name=$1 step=$2
+  claw recover
+  expect_rc 0
+  if [ "$step" = retire ]; then
+    expect_out_has "$name: recovered: completed"
+    [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+  else
+    expect_out_has "$name: recovered: rolled back (interrupted after ${step%@*})"
+    [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+  fi
+  [ "$(cat "$T/cfg/app.json")" = '{"v":1}' ] || fail "config: $(cat "$T/cfg/app.json")"
+  only_one
+  claw recover
+  expect_err "nothing to recover"
+}

@@ -264,19 +264,7 @@ for stepname in weight@10 weight@100 retire; do
   echo '{"v":1}' >"$T/cfg/app.json"
   crash_run "$stepname" "$POLICY" $C --image clawtest/gateway:v2 --no-pull --backup "$T/cfg/app.json" \
     --steps 10,100 --step-duration 0.3
-  claw recover
-  expect_rc 0
-  if [ "$stepname" = retire ]; then
-    expect_out_has "$C: recovered: completed"
-    [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
-  else
-    expect_out_has "$C: recovered: rolled back (interrupted after weight)"
-    [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
-  fi
-  [ "$(cat "$T/cfg/app.json")" = '{"v":1}' ] || fail "config: $(cat "$T/cfg/app.json")"
-  only_one
-  claw recover
-  expect_err "nothing to recover"
+  recover_check $C "$stepname"
   done_check
 done
 

@@ -200,19 +200,7 @@ for stepname in begin backup-start backup tag create created healthy switch reti
   echo '{"v":1}' >"$T/cfg/app.json"
   crash_run "$stepname" "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
     --backup "$T/cfg/app.json" --monitor 1
-  claw recover
-  expect_rc 0
-  if [ "$stepname" = retire ]; then
-    expect_out_has "claw-it-roll: recovered: completed"
-    [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
-  else
-    expect_out_has "claw-it-roll: recovered: rolled back"
-    [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
-  fi
-  [ "$(cat "$T/cfg/app.json")" = '{"v":1}' ] || fail "config: $(cat "$T/cfg/app.json")"
-  only_one
-  claw recover
-  expect_err "nothing to recover"
+  recover_check claw-it-roll "$stepname"
   done_check
 done
 
