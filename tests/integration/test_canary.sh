@@ -99,6 +99,8 @@ expect_out_has "$C  canary"
 expect_out_has "updated"
 claw history $C --json
 expect_out_has '"step":"weight"'
+expect_out_has '"canary":{'
+expect_out_has "\"connections\":$n"
 h=$(hook 1)
 grep -qF '"path": "/canary"' <<<"$h" || fail "no notification: $h"
 grep -qF "\"title\": \"clawengine: $C updated to 2.0.0\"" <<<"$h" || fail "notification: $h"

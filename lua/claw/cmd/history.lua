@@ -31,6 +31,7 @@ for _, path in ipairs(assert(journal.files(journal.dir()))) do
       restored = u.ended and u.ended.restored or json.array(),
       duration = u.ended and u.ended.duration or json.null,
       route_failures = u.ended and u.ended.route_failures or json.null,
+      canary = u.ended and u.ended.canary or nil, -- a promoted canary's figures
       journal = path,
     }
   end
