@@ -6,6 +6,7 @@ local args = require "claw.args"
 local docker = require "claw.docker"
 local engine = require "claw.engine"
 local fmt = require "claw.fmt"
+local image = require "claw.image"
 local json = require "claw.json"
 local time = require "claw.time"
 
@@ -27,19 +28,10 @@ local list = assert(docker.containers {
   label = #opts.label > 0 and opts.label or nil,
 })
 
--- The digest a registry knows the image by: its RepoDigest for the repository the
--- container was created from, else its first one; nil for a locally built image.
+-- The digest a registry knows the image by (claw.image), once per image.
 local digests = {}
 local function digest_of(image_id, ref)
-  if digests[image_id] == nil then
-    local img = docker.image(image_id)
-    local found = false
-    local repo = ref and ref:gsub("@.*$", ""):gsub(":[^:/]*$", "")
-    for _, d in ipairs(img and img.RepoDigests or {}) do
-      if not found or d:sub(1, #repo + 1) == repo .. "@" then found = d:match("@(.+)$") end
-    end
-    digests[image_id] = found
-  end
+  if digests[image_id] == nil then digests[image_id] = image.digest(image_id, ref) or false end
   return digests[image_id] or nil
 end
 

@@ -8,6 +8,7 @@
 --   local unsent = notices.outcomes(targets, results)   -- results of R.update & co.
 local args = require "claw.args"
 local docker = require "claw.docker"
+local image = require "claw.image"
 local log = require "claw.log"
 local notify = require "claw.notify"
 local templates = require "claw.notify_templates"
@@ -51,7 +52,7 @@ local function version_of(ref, id)
   if img then
     local labels = img.Config and img.Config.Labels or {}
     v.version = labels["org.opencontainers.image.version"]
-    v.digest = (img.RepoDigests or {})[1] and img.RepoDigests[1]:match("@(.+)$")
+    v.digest = image.digest(img, ref)
   end
   return v
 end

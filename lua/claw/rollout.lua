@@ -7,15 +7,17 @@
 --   name       the container's name (what users know it by)
 --   old_id     the container running before the update (found by ID across renames)
 --   new_id     the new container, once created; new_name its temporary name
---   image      the reference updated to; old_image, new_image the image IDs
+--   image      the reference updated to; old_image, new_image the image IDs;
+--              old_digest, new_digest their registry digests (nil when built here)
 --   route      the daemon's route serving it, or nil (stop-first)
 --   backups    { { path =, id =, sha256 =, kind = "file"|"dir"|"volume" }, ... }
 --   journal    the journal file's path
 local args = require "claw.args"
-local docker = require "claw.docker"
 local backup = require "claw.backup"
+local docker = require "claw.docker"
 local engine = require "claw.engine"
 local health = require "claw.health"
+local image = require "claw.image"
 local journal = require "claw.journal"
 local json = require "claw.json"
 local log = require "claw.log"
@@ -548,8 +550,8 @@ function R.from_records(path, records)
   for _, rec in ipairs(records) do
     u.timeline[#u.timeline + 1] = { step = rec.step, time = rec.time }
     if rec.step == "begin" then
-      for _, k in ipairs { "name", "old_id", "image", "old_image", "new_image", "route", "order", "new_name",
-        "kind", "old_weight" } do
+      for _, k in ipairs { "name", "old_id", "image", "old_image", "new_image", "old_digest", "new_digest",
+        "route", "order", "new_name", "kind", "old_weight" } do
         u[k] = rec[k]
       end
       if u.route == json.null then u.route = nil end
@@ -771,6 +773,7 @@ function R.fetch(u, opts)
   local img, err = docker.image(u.image)
   if not img then return nil, result(u, "failed", { reason = err.message }) end
   u.new_image = img.Id
+  u.new_digest, u.old_digest = image.digest(img, u.image), image.digest(u.old_image, u.image)
   if u.new_image == u.old_image then
     log.info("up to date", { container = u.name, image = u.image })
     return nil, result(u, "up to date")
@@ -783,7 +786,8 @@ end
 function R.begin(u, opts, fields)
   R.journal_open(u)
   local rec = { name = u.name, old_id = u.old_id, image = u.image, old_image = u.old_image,
-    new_image = u.new_image, route = u.route or json.null, order = u.order, new_name = u.new_name }
+    new_image = u.new_image, old_digest = u.old_digest or json.null, new_digest = u.new_digest or json.null,
+    route = u.route or json.null, order = u.order, new_name = u.new_name }
   for k, v in pairs(fields or {}) do rec[k] = v end
   assert(R.step(u, "begin", rec))
   assert(R.step(u, "backup-start"))

@@ -15,7 +15,7 @@ http:
 YML
 docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
 reg=$!
-trap 'kill $reg 2>/dev/null; docker rmi $REPO:v1 >/dev/null 2>&1' EXIT
+trap 'kill $reg 2>/dev/null; cleanup_containers claw-it-pull-; docker rmi $REPO:v1 $REPO:app >/dev/null 2>&1' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
 curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null || { echo "the registry did not start:"; cat "$T/registry.log"; exit 1; }
 docker tag clawtest/gateway:v1 $REPO:v1
@@ -54,6 +54,26 @@ claw run "$p" localhost:5072/clawtest/gateway:v1
 expect_rc 1
 expect_out_has "connection refused"
 expect_unchanged
+done_check
+
+check "an update from the registry: the history has both registry digests"
+docker tag clawtest/gateway:v1 $REPO:app
+docker push -q $REPO:app >/dev/null
+old_digest=$(docker image inspect -f '{{index .RepoDigests 0}}' $REPO:app)
+docker run -d --name claw-it-pull-app $REPO:app >/dev/null
+docker tag clawtest/gateway:v2 $REPO:app
+docker push -q $REPO:app >/dev/null
+new_digest=$(docker image inspect -f '{{index .RepoDigests 0}}' $REPO:app)
+docker tag clawtest/gateway:v1 $REPO:app # the pull must bring v2 back
+claw run rolling claw-it-pull-app --monitor 0
+expect_rc 0
+expect_out "claw-it-pull-app: updated"
+claw history claw-it-pull-app --json
+expect_rc 0
+got=$(python3 -c 'import json,sys; r=json.load(sys.stdin)[-1]; print(r["old_digest"], r["new_digest"], r["outcome"])' <<<"$out")
+[ "$got" = "${old_digest#*@} ${new_digest#*@} updated" ] || fail "history: $got, want ${old_digest#*@} ${new_digest#*@} updated"
+[ "$(docker inspect -f '{{.Image}}' claw-it-pull-app)" = "$(docker image inspect -f '{{.Id}}' clawtest/gateway:v2)" ] ||
+  fail "claw-it-pull-app does not run v2"
 done_check
 
 finish

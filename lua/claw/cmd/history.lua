@@ -24,6 +24,7 @@ for _, path in ipairs(assert(journal.files(journal.dir()))) do
       time = u.started and time.format(u.started) or json.null,
       target = u.name, kind = first.kind or "update", image = u.image or json.null,
       old_image = u.old_image or json.null, new_image = u.new_image or json.null,
+      old_digest = u.old_digest or json.null, new_digest = u.new_digest or json.null,
       route = u.route or json.null, order = u.order or json.null,
       backups = json.array(u.backups), timeline = json.array(u.timeline),
       outcome = u.outcome or "in progress (interrupted? run clawengine recover)",
