@@ -22,6 +22,7 @@
 #include "admin.h"
 #include "atomic.h"
 #include "buf.h"
+#include "cfg.h"
 #include "clock.h"
 #include "docker.h"
 #include "health.h"
@@ -57,36 +58,7 @@ static void config_free(config *c)
 
 static int bad(claw_err *err, const char *file, const char *where, const char *what)
 {
-    return claw_fail(err, CLAW_E_INVALID, 0, "%s: %s: %s", file, where, what);
-}
-
-static int only_keys(const cJSON *o, const char *const *keys, const char *file,
-                     const char *where, claw_err *err)
-{
-    const cJSON *e;
-    cJSON_ArrayForEach(e, o) {
-        int known = 0;
-        for (const char *const *k = keys; *k; k++)
-            known |= strcmp(*k, e->string) == 0;
-        if (!known) {
-            char what[300];
-            snprintf(what, sizeof what, "unknown key \"%.200s\"", e->string);
-            return bad(err, file, where, what);
-        }
-    }
-    return 0;
-}
-
-static int seconds(const cJSON *v, double dflt, double *out)
-{
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0)
-        return -1;
-    *out = v->valuedouble;
-    return 0;
+    return claw_cfg_bad(err, file, where, what);
 }
 
 static int parse_route(const cJSON *r, cfg_route *out, const char *file, claw_err *err)
@@ -96,16 +68,12 @@ static int parse_route(const cJSON *r, cfg_route *out, const char *file, claw_er
     snprintf(where, sizeof where, "routes.%.120s", r->string);
     if (!cJSON_IsObject(r))
         return bad(err, file, where, "must be a mapping with listen, container and port");
-    if (only_keys(r, keys, file, where, err) != 0)
+    if (claw_cfg_only_keys(r, keys, file, where, err) != 0)
         return -1;
     snprintf(out->name, sizeof out->name, "%s", r->string);
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(r, "listen");
-    out->listen = cJSON_IsString(l) ? cJSON_CreateStringArray((const char *[]){ l->valuestring }, 1)
-                                    : cJSON_Duplicate(l, 1);
-    const cJSON *e;
-    int ok = cJSON_IsArray(out->listen) && cJSON_GetArraySize(out->listen) > 0;
-    cJSON_ArrayForEach(e, out->listen) ok &= cJSON_IsString(e);
-    if (!ok)
+    out->listen = claw_cfg_strings(l, 0);
+    if (!out->listen)
         return bad(err, file, strcat(where, ".listen"), "must be an address or a list of addresses");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "container");
     if (!cJSON_IsString(c) || !*c->valuestring || strlen(c->valuestring) >= sizeof out->container)
@@ -157,15 +125,15 @@ static int load_config(const char *path, config *c, claw_err *err)
     const cJSON *routes = cJSON_GetObjectItemCaseSensitive(root, "routes");
     if (!cJSON_IsObject(root))
         bad(err, path, "top level", "must be a mapping");
-    else if (only_keys(root, keys, path, "top level", err) != 0)
+    else if (claw_cfg_only_keys(root, keys, path, "top level", err) != 0)
         ;
     else if (str_field(root, "admin", c->admin, sizeof c->admin, path, err) != 0 ||
              str_field(root, "state", c->state, sizeof c->state, path, err) != 0 ||
              str_field(root, "log", c->log, sizeof c->log, path, err) != 0)
         ;
-    else if (seconds(cJSON_GetObjectItem(root, "drain_timeout"), 30, &c->drain_timeout) != 0)
+    else if (claw_cfg_seconds(cJSON_GetObjectItem(root, "drain_timeout"), 30, &c->drain_timeout) != 0)
         bad(err, path, "drain_timeout", "must be seconds");
-    else if (seconds(cJSON_GetObjectItem(root, "idle_timeout"), 600, &c->idle_timeout) != 0)
+    else if (claw_cfg_seconds(cJSON_GetObjectItem(root, "idle_timeout"), 600, &c->idle_timeout) != 0)
         bad(err, path, "idle_timeout", "must be seconds");
     else if (!cJSON_IsObject(routes))
         bad(err, path, "routes", "must be a mapping of route names to routes");
