@@ -188,6 +188,12 @@ int claw_proxy_watch(claw_proxy *p, int fd, unsigned events, claw_watch *w)
     return epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+int claw_proxy_rewatch(claw_proxy *p, int fd, unsigned events, claw_watch *w)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = w };
+    return epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
 void claw_proxy_unwatch(claw_proxy *p, int fd)
 {
     epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);

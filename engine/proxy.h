@@ -30,6 +30,8 @@ void claw_proxy_free(claw_proxy *p);
 /* Extra file descriptors (the admin socket, a signalfd) join the same loop. */
 int claw_proxy_watch(claw_proxy *p, int fd, unsigned events, claw_watch *w);
 void claw_proxy_unwatch(claw_proxy *p, int fd);
+/* Changes the events watched on fd. */
+int claw_proxy_rewatch(claw_proxy *p, int fd, unsigned events, claw_watch *w);
 /* Frees ptr after the current loop pass: an object whose fd had events in this pass
  * must stay readable until they are handled (they see it closed and skip). */
 void claw_proxy_defer_free(claw_proxy *p, void *ptr);
