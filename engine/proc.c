@@ -73,6 +73,9 @@ int claw_spawn(const char *const *argv, const claw_spawn_opts *o, claw_child *c,
         posix_spawn_file_actions_adddup2(&fa, out[1], 1);
         posix_spawn_file_actions_adddup2(&fa, out[1], 2);
     }
+    /* dup2 clears close-on-exec on the copy, so the child keeps exactly this one. */
+    if (o->fd3 > 2)
+        posix_spawn_file_actions_adddup2(&fa, o->fd3, 3);
     char **env = merged_env(o->env);
     int rc = ENOMEM;
     pid_t pid = 0;

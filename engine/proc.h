@@ -14,6 +14,7 @@ typedef struct claw_spawn_opts {
     const char *const *env; /* extra "NAME=VALUE" entries, NULL-terminated; may be NULL */
     int capture;            /* 1: the child's stdout and stderr go to one pipe (out_fd) */
     int group;              /* 1: the child leads a new process group */
+    int fd3;                /* > 2: given to the child as its descriptor 3; 0: none */
 } claw_spawn_opts;
 
 typedef struct claw_child {
