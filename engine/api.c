@@ -143,7 +143,7 @@ int claw_api_token_ok(const char *want, const char *got, size_t got_len)
     return *want && CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
 
-static void json_body(claw_http_resp *resp, int status, cJSON *o)
+static void json_body(claw_http_reply *resp, int status, cJSON *o)
 {
     char *text = cJSON_PrintUnformatted(o);
     resp->status = text ? status : 500;
@@ -152,8 +152,8 @@ static void json_body(claw_http_resp *resp, int status, cJSON *o)
     cJSON_Delete(o);
 }
 
-static int authorized(const claw_api *a, const claw_http_req *req, const char *peer,
-                      claw_http_resp *resp)
+static int authorized(const claw_api *a, const claw_http_request *req, const char *peer,
+                      claw_http_reply *resp)
 {
     claw_span tok;
     int given = claw_http_bearer(req, &tok);
@@ -163,8 +163,9 @@ static int authorized(const claw_api *a, const claw_http_req *req, const char *p
                                      : "a bearer token is required (Authorization: Bearer TOKEN)");
     snprintf(resp->headers, sizeof resp->headers, "WWW-Authenticate: Bearer realm=\"clawengine\"%s\r\n",
              given ? ", error=\"invalid_token\"" : "");
-    claw_log_printf(a->log, CLAW_LOG_WARN, "api: %s: 401 %.*s %s: %s token", peer,
-                    (int)req->method.n, req->method.p, given ? "wrong" : "no", "bearer");
+    claw_log_printf(a->log, CLAW_LOG_WARN, "api: %s: 401 %.*s %.*s: %s bearer token", peer,
+                    (int)req->method.n, req->method.p, (int)(req->path.n > 100 ? 100 : req->path.n),
+                    req->path.p, given ? "wrong" : "no");
     return 0;
 }
 
@@ -236,7 +237,7 @@ static int body_targets(claw_span body, cJSON *targets, char *why, size_t size)
     return rc;
 }
 
-static void update(claw_api *a, const claw_http_req *req, const char *peer, claw_http_resp *resp)
+static void update(claw_api *a, const claw_http_request *req, const char *peer, claw_http_reply *resp)
 {
     char why[200];
     if (a->hooks.stopping(a->hooks.ud)) {
@@ -276,7 +277,7 @@ static void update(claw_api *a, const claw_http_req *req, const char *peer, claw
     json_body(resp, status, o);
 }
 
-static void healthz(claw_api *a, claw_http_resp *resp)
+static void healthz(claw_api *a, claw_http_reply *resp)
 {
     int stopping = a->hooks.stopping(a->hooks.ud);
     cJSON *o = cJSON_CreateObject();
@@ -284,7 +285,7 @@ static void healthz(claw_api *a, claw_http_resp *resp)
     json_body(resp, stopping ? 503 : 200, o);
 }
 
-static int method_is(const claw_http_req *req, const char *want, claw_http_resp *resp)
+static int method_is(const claw_http_request *req, const char *want, claw_http_reply *resp)
 {
     if (claw_span_is(req->method, want))
         return 1;
@@ -295,7 +296,7 @@ static int method_is(const claw_http_req *req, const char *want, claw_http_resp 
     return 0;
 }
 
-void claw_api_handle(void *ud, const claw_http_req *req, const char *peer, claw_http_resp *resp)
+void claw_api_handle(void *ud, const claw_http_request *req, const char *peer, claw_http_reply *resp)
 {
     claw_api *a = ud;
     int health = claw_span_is(req->path, "/healthz");

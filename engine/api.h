@@ -53,7 +53,7 @@ typedef struct claw_api {
 } claw_api;
 
 /* A claw_http_handler; ud is a claw_api. */
-void claw_api_handle(void *ud, const claw_http_req *req, const char *peer, claw_http_resp *resp);
+void claw_api_handle(void *ud, const claw_http_request *req, const char *peer, claw_http_reply *resp);
 
 /* 1 when the token matches, compared in time that does not depend on where they
  * differ, nor on their lengths. */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "api.h"
 #include "atomic.h"
 #include "buf.h"
 #include "cfg.h"
@@ -28,6 +29,8 @@
 #include "health.h"
 #include "paths.h"
 #include "proxy.h"
+#include "runs.h"
+#include "schedule.h"
 #include "yamltree.h"
 
 /* ---- config ---- */
@@ -46,6 +49,9 @@ typedef struct config {
     double drain_timeout, idle_timeout;
     cfg_route *routes;
     int nroutes;
+    claw_api_cfg api;
+    claw_schedule *sched;
+    int nsched;
 } config;
 
 static void config_free(config *c)
@@ -53,6 +59,8 @@ static void config_free(config *c)
     for (int i = 0; i < c->nroutes; i++)
         cJSON_Delete(c->routes[i].listen);
     free(c->routes);
+    claw_api_cfg_free(&c->api);
+    claw_sched_free(c->sched, c->nsched);
     memset(c, 0, sizeof *c);
 }
 
@@ -113,7 +121,7 @@ static int str_field(const cJSON *root, const char *key, char *out, size_t size,
 static int load_config(const char *path, config *c, claw_err *err)
 {
     static const char *const keys[] = { "admin", "state", "log", "drain_timeout",
-                                        "idle_timeout", "routes", NULL };
+                                        "idle_timeout", "routes", "api", "schedules", NULL };
     memset(c, 0, sizeof *c);
     cJSON *root = claw_yaml_load(path, err);
     if (!root)
@@ -135,13 +143,18 @@ static int load_config(const char *path, config *c, claw_err *err)
         bad(err, path, "drain_timeout", "must be seconds");
     else if (claw_cfg_seconds(cJSON_GetObjectItem(root, "idle_timeout"), 600, &c->idle_timeout) != 0)
         bad(err, path, "idle_timeout", "must be seconds");
-    else if (!cJSON_IsObject(routes))
+    else if (routes && !cJSON_IsObject(routes))
         bad(err, path, "routes", "must be a mapping of route names to routes");
     else {
         c->routes = calloc((size_t)cJSON_GetArraySize(routes) + 1, sizeof *c->routes);
         rc = 0;
-        for (const cJSON *r = routes->child; r && rc == 0; r = r->next)
+        for (const cJSON *r = routes ? routes->child : NULL; r && rc == 0; r = r->next)
             rc = parse_route(r, &c->routes[c->nroutes++], path, err);
+        if (rc == 0)
+            rc = claw_api_cfg_parse(cJSON_GetObjectItemCaseSensitive(root, "api"), path, &c->api, err);
+        if (rc == 0)
+            rc = claw_sched_parse(cJSON_GetObjectItemCaseSensitive(root, "schedules"), path,
+                                  &c->sched, &c->nsched, err);
     }
     cJSON_Delete(root);
     if (rc != 0)
@@ -188,7 +201,12 @@ struct daemon {
     admin_client *clients;
     int stop, terminating;
     double term_deadline;
-    pid_t recover_pid; /* `clawengine recover` started with the daemon, until it ends */
+    claw_runs *runs;       /* policy runs (API, schedules) and the recover at start */
+    claw_metrics metrics;
+    claw_httpd *httpd;     /* the HTTP API, when the config has `api:` */
+    claw_api api;
+    char exe[4096];        /* this program, which the runs start */
+    uint64_t rng;          /* for schedules' jitter */
 };
 
 /* The backend address of a container for a route's port, from Docker. */
@@ -239,6 +257,8 @@ static void persist(daemon_t *d)
     cJSON *state = cJSON_CreateObject();
     cJSON_AddNumberToObject(state, "version", 1);
     cJSON_AddItemToObject(state, "routes", routes);
+    if (d->runs)
+        cJSON_AddItemToObject(state, "runs", claw_runs_kept(d->runs));
     char *text = cJSON_Print(state);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", d->cfg.state);
@@ -630,6 +650,250 @@ static int open_admin(daemon_t *d, claw_err *err)
     return claw_proxy_watch(d->p, fd, EPOLLIN, &d->admin_w);
 }
 
+/* ---- runs, schedules and the HTTP API ---- */
+
+static double random_fraction(daemon_t *d)
+{
+    uint64_t x = d->rng; /* xorshift64: jitter only needs to spread hosts apart */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    d->rng = x;
+    return (double)(x >> 11) / 9007199254740992.0;
+}
+
+static cJSON *routes_json(daemon_t *d)
+{
+    cJSON *routes = claw_proxy_list(d->p);
+    cJSON *r;
+    cJSON_ArrayForEach(r, routes)
+        cJSON_AddNumberToObject(r, "port", route_port(d, cJSON_GetObjectItem(r, "name")->valuestring));
+    return routes;
+}
+
+static cJSON *schedule_json(daemon_t *d, const claw_schedule *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", s->name);
+    cJSON_AddStringToObject(o, "cron", s->expr);
+    cJSON_AddStringToObject(o, "zone", claw_cron_zone(s->cron));
+    cJSON_AddStringToObject(o, "policy", s->policy);
+    cJSON_AddItemToObject(o, "args", cJSON_Duplicate(s->args, 1));
+    cJSON_AddNumberToObject(o, "jitter", s->jitter);
+    int64_t next[3];
+    int n = claw_sched_upcoming(s, claw_clock_now(), next, 3);
+    cJSON *a = cJSON_AddArrayToObject(o, "next");
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)next[i]));
+    if (s->start_at > 0)
+        cJSON_AddNumberToObject(o, "next_start", s->start_at);
+    else
+        cJSON_AddNullToObject(o, "next_start");
+    cJSON_AddNumberToObject(o, "skipped", (double)s->skipped);
+    unsigned long running = claw_runs_running(d->runs, s->name);
+    if (running)
+        cJSON_AddNumberToObject(o, "running", (double)running);
+    else
+        cJSON_AddFalseToObject(o, "running");
+    const cJSON *last = claw_runs_last(d->runs, s->name);
+    cJSON_AddItemToObject(o, "last_run", last ? cJSON_Duplicate(last, 1) : cJSON_CreateNull());
+    return o;
+}
+
+static cJSON *schedules_json(daemon_t *d)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < d->cfg.nsched; i++)
+        cJSON_AddItemToArray(a, schedule_json(d, &d->cfg.sched[i]));
+    return a;
+}
+
+static cJSON *api_status(void *ud)
+{
+    daemon_t *d = ud;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "version", CLAW_VERSION);
+    cJSON_AddNumberToObject(o, "started", d->metrics.start_time);
+    cJSON_AddBoolToObject(o, "stopping", d->terminating);
+    cJSON_AddItemToObject(o, "routes", routes_json(d));
+    cJSON_AddItemToObject(o, "running", claw_runs_active(d->runs));
+    cJSON_AddItemToObject(o, "runs", claw_runs_kept(d->runs));
+    cJSON_AddItemToObject(o, "schedules", schedules_json(d));
+    cJSON *u = cJSON_AddObjectToObject(o, "update");
+    if (d->cfg.api.update_policy[0]) {
+        cJSON_AddStringToObject(u, "policy", d->cfg.api.update_policy);
+        cJSON_AddItemToObject(u, "args", cJSON_Duplicate(d->cfg.api.update_args, 1));
+    } else {
+        cJSON_AddNullToObject(u, "policy");
+    }
+    return o;
+}
+
+static void api_metrics(void *ud, claw_buf *out)
+{
+    daemon_t *d = ud;
+    claw_metrics_schedule *sched = calloc((size_t)d->cfg.nsched + 1, sizeof *sched);
+    if (!sched)
+        return;
+    for (int i = 0; i < d->cfg.nsched; i++) {
+        const claw_schedule *s = &d->cfg.sched[i];
+        sched[i] = (claw_metrics_schedule){ .name = s->name, .skipped = s->skipped,
+                                            .next = s->start_at,
+                                            .running = claw_runs_running(d->runs, s->name) != 0 };
+    }
+    cJSON *routes = claw_proxy_list(d->p);
+    claw_metrics_render(out, &d->metrics, routes, sched, d->cfg.nsched, claw_runs_count(d->runs));
+    cJSON_Delete(routes);
+    free(sched);
+}
+
+static int api_update(void *ud, const char *const *targets, unsigned long *id,
+                      unsigned long *running, claw_err *err)
+{
+    daemon_t *d = ud;
+    const claw_api_cfg *a = &d->cfg.api;
+    if (!a->update_policy[0])
+        return claw_fail(err, CLAW_E_NOT_FOUND, 0,
+                         "no update policy is configured (api.update.policy in the daemon's config)");
+    if ((*running = claw_runs_running(d->runs, "update")))
+        return claw_fail(err, CLAW_E_CONFLICT, 0, "an update run is going on already (run %lu)", *running);
+    claw_run_spec spec = { .name = "update", .trigger = CLAW_TRIGGER_API, .policy = a->update_policy,
+                           .args = a->update_args, .targets = targets, .timeout = a->update_timeout,
+                           .record = 1 };
+    claw_err serr;
+    if (claw_runs_start(d->runs, &spec, id, &serr) == 0)
+        return 0;
+    claw_log_printf(d->log, CLAW_LOG_ERROR, "api: update run not started: %s", serr.message);
+    return claw_fail(err, CLAW_E_IO, 0, "the update run could not be started: %s", serr.message);
+}
+
+static int api_stopping(void *ud)
+{
+    return ((daemon_t *)ud)->terminating;
+}
+
+/* A schedule's time has come: its run starts, unless the previous one still goes. */
+static void fire(daemon_t *d, claw_schedule *s)
+{
+    unsigned long running = claw_runs_running(d->runs, s->name);
+    if (running) {
+        s->skipped++;
+        claw_log_printf(d->log, CLAW_LOG_WARN,
+                        "schedule %s: skipped: run %s#%lu is still going (%lld skipped so far)",
+                        s->name, s->name, running, s->skipped);
+        return;
+    }
+    claw_run_spec spec = { .name = s->name, .trigger = CLAW_TRIGGER_SCHEDULE, .policy = s->policy,
+                           .args = s->args, .timeout = s->timeout, .record = 1 };
+    claw_err err;
+    if (claw_runs_start(d->runs, &spec, NULL, &err) != 0)
+        claw_log_printf(d->log, CLAW_LOG_ERROR, "schedule %s: run not started: %s", s->name,
+                        err.message);
+}
+
+/* Starts what is due; returns the seconds until the next schedule is (< 0: none). */
+static double sched_tick(daemon_t *d)
+{
+    double now = claw_clock_now(), next = -1;
+    for (int i = 0; i < d->cfg.nsched; i++) {
+        claw_schedule *s = &d->cfg.sched[i];
+        if (!s->due || d->terminating)
+            continue;
+        if (now >= s->start_at) {
+            fire(d, s);
+            claw_sched_plan(s, now, random_fraction(d));
+        }
+        if (s->due && (next < 0 || s->start_at - now < next))
+            next = s->start_at - now > 0 ? s->start_at - now : 0;
+    }
+    return next;
+}
+
+/* After a reload: a schedule kept by name keeps its count, and its next time when
+ * its expression and jitter are the same. */
+static void sched_carry(daemon_t *d, claw_schedule *fresh, int n)
+{
+    double now = claw_clock_now();
+    for (int j = 0; j < n; j++) {
+        claw_schedule *f = &fresh[j];
+        claw_sched_plan(f, now, random_fraction(d));
+        for (int i = 0; i < d->cfg.nsched; i++) {
+            const claw_schedule *o = &d->cfg.sched[i];
+            if (strcmp(o->name, f->name) != 0)
+                continue;
+            f->skipped = o->skipped;
+            if (strcmp(o->expr, f->expr) == 0 && o->jitter == f->jitter) {
+                f->due = o->due;
+                f->start_at = o->start_at;
+            }
+        }
+    }
+}
+
+static void on_run_end(void *ud, const cJSON *rec, int recorded)
+{
+    daemon_t *d = ud;
+    if (recorded) {
+        persist(d);
+        return;
+    }
+    /* The recover at start: said as before, for operators who look for it. */
+    const cJSON *code = cJSON_GetObjectItem(rec, "exit_code");
+    int status = cJSON_IsNumber(code) ? code->valueint : 255;
+    claw_log_printf(d->log, status == 0 ? CLAW_LOG_INFO : CLAW_LOG_WARN,
+                    "recover of interrupted updates ended with status %d", status);
+}
+
+static int open_httpd(daemon_t *d, const claw_api_cfg *a, claw_httpd **out, claw_err *err)
+{
+    *out = claw_httpd_new(d->p, d->log, a->request_timeout, claw_api_handle, &d->api);
+    if (!*out)
+        return claw_fail(err, CLAW_E_IO, 0, "out of memory");
+    const char *addrs[16];
+    int n = listen_list(a->listen, addrs, 16);
+    if (claw_httpd_listen(*out, addrs, n, err) == 0)
+        return 0;
+    claw_httpd_free(*out);
+    *out = NULL;
+    return -1;
+}
+
+static int open_api(daemon_t *d, claw_err *err)
+{
+    /* cfg points into d->cfg, whose content a reload replaces in place. */
+    d->api = (claw_api){ .hooks = { .ud = d, .status = api_status, .metrics = api_metrics,
+                                    .update = api_update, .stopping = api_stopping },
+                         .log = d->log, .cfg = &d->cfg.api };
+    return d->cfg.api.enabled ? open_httpd(d, &d->cfg.api, &d->httpd, err) : 0;
+}
+
+/* A reload may move the API: the old addresses are closed only once the new ones
+ * listen, so a typo keeps the API where it was. */
+static void reload_api(daemon_t *d, config *fresh)
+{
+    claw_api_cfg *a = &fresh->api;
+    char *was = cJSON_PrintUnformatted(d->cfg.api.listen), *now = cJSON_PrintUnformatted(a->listen);
+    int same = d->cfg.api.enabled == a->enabled && (!a->enabled || (was && now && strcmp(was, now) == 0));
+    free(was);
+    free(now);
+    if (same) {
+        if (d->httpd)
+            claw_httpd_set_timeout(d->httpd, a->request_timeout);
+        return;
+    }
+    claw_httpd *moved = NULL;
+    claw_err err;
+    if (a->enabled && open_httpd(d, a, &moved, &err) != 0) {
+        claw_log_printf(d->log, CLAW_LOG_ERROR, "reload: the API stays where it was: %s", err.message);
+        cJSON_Delete(a->listen);
+        a->listen = cJSON_Duplicate(d->cfg.api.listen, 1);
+        a->enabled = d->cfg.api.enabled;
+        return;
+    }
+    claw_httpd_free(d->httpd);
+    d->httpd = moved;
+}
+
 /* ---- signals ---- */
 
 static void reload(daemon_t *d)
@@ -656,6 +920,8 @@ static void reload(daemon_t *d)
         else if (!known)
             restore_backends(d, r->name, NULL, r->container);
     }
+    reload_api(d, &fresh);
+    sched_carry(d, fresh.sched, fresh.nsched);
     config_free(&d->cfg);
     d->cfg = fresh;
     persist(d);
@@ -668,24 +934,20 @@ static void on_signal_fd(claw_watch *w, unsigned events)
     struct signalfd_siginfo si;
     (void)events;
     while (read(d->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGCHLD) {
-            int status;
-            if (d->recover_pid > 0 && waitpid(d->recover_pid, &status, WNOHANG) == d->recover_pid) {
-                claw_log_printf(d->log, WIFEXITED(status) && WEXITSTATUS(status) == 0 ? CLAW_LOG_INFO
-                                                                                       : CLAW_LOG_WARN,
-                                "recover of interrupted updates ended with status %d",
-                                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-                d->recover_pid = 0;
-            }
-        } else if (si.ssi_signo == SIGHUP) {
+        if (si.ssi_signo == SIGHUP) {
             reload(d);
         } else if (!d->terminating) {
             d->terminating = 1;
             d->term_deadline = claw_clock_monotonic() + d->cfg.drain_timeout;
             claw_proxy_stop_listening(d->p);
+            claw_httpd_stop_listening(d->httpd);
+            claw_runs_terminate(d->runs); /* SIGTERM: policies unwind and exit 130 */
             claw_log_printf(d->log, CLAW_LOG_INFO, "stopping on %s from pid %u: %d connection(s) to finish",
                             si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", si.ssi_pid,
                             claw_proxy_connections(d->p));
+            if (claw_runs_count(d->runs))
+                claw_log_printf(d->log, CLAW_LOG_INFO, "stopping: %d run(s) to end",
+                                claw_runs_count(d->runs));
         } else {
             d->stop = 1; /* a second signal: stop now */
         }
@@ -699,8 +961,7 @@ static int open_signals(daemon_t *d, claw_err *err)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    sigprocmask(SIG_BLOCK, &set, NULL); /* children are watched through pidfds */
     d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (d->sig_fd < 0)
         return claw_fail_errno(err, errno, "signalfd");
@@ -713,23 +974,32 @@ static int open_signals(daemon_t *d, claw_err *err)
  * the admin socket. */
 static void start_recover(daemon_t *d)
 {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    cJSON *args = cJSON_CreateStringArray((const char *[]){ "recover", "--quiet" }, 2);
+    claw_run_spec spec = { .name = "recover", .trigger = CLAW_TRIGGER_SCHEDULE, .args = args };
+    claw_err err;
+    if (claw_runs_start(d->runs, &spec, NULL, &err) != 0)
+        claw_log_printf(d->log, CLAW_LOG_WARN, "recover of interrupted updates not started: %s",
+                        err.message);
+    cJSON_Delete(args);
+}
+
+static int open_runs(daemon_t *d, const cJSON *state, claw_err *err)
+{
+    ssize_t n = readlink("/proc/self/exe", d->exe, sizeof d->exe - 1);
     if (n <= 0)
-        return;
-    exe[n] = 0;
-    setenv("CLAWENGINE_ADMIN", d->cfg.admin, 1); /* the child talks to this daemon */
-    char *argv[] = { exe, "recover", "--quiet", NULL };
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attr, &none); /* the child gets its signals back */
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    extern char **environ;
-    if (posix_spawn(&d->recover_pid, exe, NULL, &attr, argv, environ) != 0)
-        d->recover_pid = 0;
-    posix_spawnattr_destroy(&attr);
+        return claw_fail_errno(err, errno, "cannot find this program (/proc/self/exe)");
+    d->exe[n] = 0;
+    char dir[4000], journal[4100];
+    snprintf(journal, sizeof journal, "%s/runs.jsonl", claw_state_dir(dir, sizeof dir));
+    claw_runs_opts o = { .loop = d->p, .log = d->log, .metrics = &d->metrics, .exe = d->exe,
+                         .admin = d->cfg.admin, .journal = journal, .on_end = on_run_end, .ud = d };
+    if (!(d->runs = claw_runs_new(&o)))
+        return claw_fail(err, CLAW_E_IO, 0, "out of memory");
+    claw_runs_restore(d->runs, cJSON_GetObjectItem(state, "runs"));
+    double now = claw_clock_now();
+    for (int i = 0; i < d->cfg.nsched; i++)
+        claw_sched_plan(&d->cfg.sched[i], now, random_fraction(d));
+    return 0;
 }
 
 static FILE *open_log(daemon_t *d, claw_err *err)
@@ -769,7 +1039,11 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
     if (open_signals(d, err) != 0 || open_admin(d, err) != 0)
         return -1;
     cJSON *state = read_state(d);
-    int rc = setup_routes(d, state, err);
+    int rc = open_runs(d, state, err);
+    if (rc == 0)
+        rc = open_api(d, err);
+    if (rc == 0)
+        rc = setup_routes(d, state, err);
     cJSON_Delete(state);
     if (rc != 0)
         return -1;
@@ -779,6 +1053,9 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
 
 static void finish(daemon_t *d)
 {
+    claw_runs_free(d->runs); /* what still runs is killed: the daemon's end is theirs */
+    d->runs = NULL;
+    claw_httpd_free(d->httpd);
     while (d->clients)
         client_close(d, d->clients);
     if (d->admin_fd > 0) {
@@ -794,11 +1071,43 @@ static void finish(daemon_t *d)
     config_free(&d->cfg);
 }
 
+static void log_api(daemon_t *d)
+{
+    if (d->cfg.api.enabled) {
+        char *where = cJSON_PrintUnformatted(d->cfg.api.listen);
+        claw_log_printf(d->log, CLAW_LOG_INFO, "HTTP API on %s%s", where ? where : "?",
+                        d->cfg.api.healthz ? "; /healthz without a token" : "");
+        free(where);
+    }
+    for (int i = 0; i < d->cfg.nsched; i++) {
+        const claw_schedule *s = &d->cfg.sched[i];
+        claw_log_printf(d->log, CLAW_LOG_INFO, "schedule %s: \"%s\" runs %s; next in %.0f s",
+                        s->name, s->expr, s->policy, s->start_at - claw_clock_now());
+    }
+}
+
+static double sooner(double a, double b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* Time-driven work (request deadlines, run timeouts, schedules), done between loop
+ * passes; returns how long the loop may sleep. At most a minute, so that a change
+ * of the wall clock is noticed by the schedules soon enough. */
+static double next_wake(daemon_t *d)
+{
+    double wait = sooner(claw_httpd_tick(d->httpd), claw_runs_tick(d->runs));
+    wait = sooner(wait, sched_tick(d));
+    return sooner(wait, d->terminating ? 0.1 : 60);
+}
+
 int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *log,
                     claw_err *err)
 {
     double t0 = claw_clock_monotonic();
     daemon_t d = { .config_path = config_path, .log = log, .admin_fd = -1, .sig_fd = -1 };
+    d.metrics.start_time = claw_clock_now();
+    d.rng = (uint64_t)(d.metrics.start_time * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     if (load_config(config_path, &d.cfg, err) != 0)
         return -1;
     FILE *logfile = open_log(&d, err);
@@ -820,11 +1129,12 @@ int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *
                         "messages two read/write calls beat four splice calls and a pipe)");
         claw_log_printf(d.log, CLAW_LOG_INFO, "serving %d route(s) %.1f ms after start; admin socket %s",
                         d.cfg.nroutes, (claw_clock_monotonic() - t0) * 1000, d.cfg.admin);
+        log_api(&d);
         start_recover(&d);
     }
     while (rc == 0 && !d.stop) {
-        rc = claw_proxy_step(d.p, d.terminating ? 0.1 : -1, err);
-        if (d.terminating && (claw_proxy_connections(d.p) == 0 ||
+        rc = claw_proxy_step(d.p, next_wake(&d), err);
+        if (d.terminating && ((claw_proxy_connections(d.p) == 0 && claw_runs_count(d.runs) == 0) ||
                               claw_clock_monotonic() >= d.term_deadline))
             d.stop = 1;
     }

@@ -47,7 +47,7 @@ struct claw_httpd {
     int nconns;
 };
 
-void claw_http_error(claw_http_resp *resp, int status, const char *message)
+void claw_http_error(claw_http_reply *resp, int status, const char *message)
 {
     resp->status = status;
     cJSON *o = cJSON_CreateObject();
@@ -103,7 +103,7 @@ static void flush(claw_httpd *s, http_conn *c)
     linger(s, c);
 }
 
-static void respond(claw_httpd *s, http_conn *c, claw_http_resp *r)
+static void respond(claw_httpd *s, http_conn *c, claw_http_reply *r)
 {
     claw_buf out;
     claw_buf_init(&out);
@@ -131,13 +131,13 @@ static void respond(claw_httpd *s, http_conn *c, claw_http_resp *r)
 
 static void answer(claw_httpd *s, http_conn *c)
 {
-    claw_http_req req;
+    claw_http_request req;
     int status;
     const char *why;
     int rc = claw_http_parse(c->in.data ? c->in.data : "", c->in.len, &req, &status, &why);
     if (rc == CLAW_HTTP_INCOMPLETE)
         return;
-    claw_http_resp r = { .status = 200 };
+    claw_http_reply r = { .status = 200 };
     claw_buf_init(&r.body);
     if (rc == CLAW_HTTP_BAD) {
         claw_http_error(&r, status, why);
@@ -276,7 +276,7 @@ static void expire(claw_httpd *s, http_conn *c)
     char msg[96];
     snprintf(msg, sizeof msg, "the request did not arrive whole within %g s", s->timeout);
     claw_log_printf(s->log, CLAW_LOG_WARN, "api: %s: 408 %s", c->peer, msg);
-    claw_http_resp r = { .status = 408 };
+    claw_http_reply r = { .status = 408 };
     claw_buf_init(&r.body);
     claw_http_error(&r, 408, msg);
     respond(s, c, &r);

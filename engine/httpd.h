@@ -14,17 +14,17 @@
 
 typedef struct claw_httpd claw_httpd;
 
-typedef struct claw_http_resp {
+typedef struct claw_http_reply {
     int status;
     const char *content_type; /* default "application/json" */
     char headers[512];        /* more header lines, each ending in "\r\n" */
     claw_buf body;
-} claw_http_resp;
+} claw_http_reply;
 
 /* Answers one request; resp->status is 200 and the body empty on entry. peer is the
  * client's address as text. */
-typedef void (*claw_http_handler)(void *ud, const claw_http_req *req, const char *peer,
-                                  claw_http_resp *resp);
+typedef void (*claw_http_handler)(void *ud, const claw_http_request *req, const char *peer,
+                                  claw_http_reply *resp);
 
 #define CLAW_HTTPD_MAX_CONNS 64
 
@@ -42,6 +42,6 @@ void claw_httpd_free(claw_httpd *s);
 double claw_httpd_tick(claw_httpd *s);
 
 /* A JSON error body {"error": message} with the status. */
-void claw_http_error(claw_http_resp *resp, int status, const char *message);
+void claw_http_error(claw_http_reply *resp, int status, const char *message);
 
 #endif

@@ -70,7 +70,7 @@ static int next_line(parse *p, claw_span *line)
     return 1;
 }
 
-static int parse_version(parse *p, claw_span v, claw_http_req *req)
+static int parse_version(parse *p, claw_span v, claw_http_request *req)
 {
     if (v.n == 8 && memcmp(v.p, "HTTP/1.", 7) == 0 && (v.p[7] == '0' || v.p[7] == '1')) {
         req->minor = v.p[7] - '0';
@@ -83,7 +83,7 @@ static int parse_version(parse *p, claw_span v, claw_http_req *req)
 }
 
 /* METHOD SP origin-form SP HTTP/1.x */
-static int request_line(parse *p, claw_span line, claw_http_req *req)
+static int request_line(parse *p, claw_span line, claw_http_request *req)
 {
     const char *sp1 = memchr(line.p, ' ', line.n);
     const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', line.n - (size_t)(sp1 + 1 - line.p)) : NULL;
@@ -110,7 +110,7 @@ static int request_line(parse *p, claw_span line, claw_http_req *req)
     return parse_version(p, version, req);
 }
 
-static int content_length(parse *p, claw_span v, claw_http_req *req)
+static int content_length(parse *p, claw_span v, claw_http_request *req)
 {
     if (v.n == 0 || v.n > 19)
         return refuse(p, 400, "malformed Content-Length");
@@ -137,7 +137,7 @@ static int once(parse *p, unsigned *seen, unsigned bit)
     return 0;
 }
 
-static int header(parse *p, claw_span line, claw_http_req *req, unsigned *seen)
+static int header(parse *p, claw_span line, claw_http_request *req, unsigned *seen)
 {
     const char *colon = memchr(line.p, ':', line.n);
     if (line.p[0] == ' ' || line.p[0] == '\t')
@@ -175,7 +175,7 @@ static int header(parse *p, claw_span line, claw_http_req *req, unsigned *seen)
     return 0;
 }
 
-static int head(parse *p, claw_http_req *req)
+static int head(parse *p, claw_http_request *req)
 {
     claw_span line;
     int rc = next_line(p, &line);
@@ -200,7 +200,7 @@ static int head(parse *p, claw_http_req *req)
     return CLAW_HTTP_COMPLETE;
 }
 
-int claw_http_parse(const char *buf, size_t len, claw_http_req *req, int *status,
+int claw_http_parse(const char *buf, size_t len, claw_http_request *req, int *status,
                     const char **why)
 {
     parse p = { .buf = buf, .len = len };
@@ -221,7 +221,7 @@ int claw_http_parse(const char *buf, size_t len, claw_http_req *req, int *status
     return rc;
 }
 
-int claw_http_bearer(const claw_http_req *req, claw_span *token)
+int claw_http_bearer(const claw_http_request *req, claw_span *token)
 {
     claw_span a = req->authorization;
     if (a.n < 7 || !span_ieq((claw_span){ a.p, 6 }, "bearer") || (a.p[6] != ' ' && a.p[6] != '\t'))

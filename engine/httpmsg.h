@@ -19,14 +19,14 @@ typedef struct claw_span {
     size_t n;
 } claw_span;
 
-typedef struct claw_http_req {
+typedef struct claw_http_request {
     claw_span method, target, path, query; /* query: after '?', without it */
     int minor;                             /* HTTP/1.<minor>: 0 or 1 */
     claw_span authorization, content_type;
     claw_span body;
     size_t content_length;
     size_t head_len;                       /* bytes of the request line and headers */
-} claw_http_req;
+} claw_http_request;
 
 /* What claw_http_parse found. */
 enum {
@@ -37,7 +37,7 @@ enum {
 
 /* Parses the request at the start of buf[0..len). On CLAW_HTTP_BAD, *status is the
  * answer's status code (400, 411, 413, 431, 505) and *why a constant sentence. */
-int claw_http_parse(const char *buf, size_t len, claw_http_req *req, int *status,
+int claw_http_parse(const char *buf, size_t len, claw_http_request *req, int *status,
                     const char **why);
 
 /* 1 when s is exactly the NUL-terminated string lit. */
@@ -45,7 +45,7 @@ int claw_span_is(claw_span s, const char *lit);
 
 /* The token of an "Authorization: Bearer TOKEN" header (scheme matched without
  * regard to case): 1 and *token, else 0. */
-int claw_http_bearer(const claw_http_req *req, claw_span *token);
+int claw_http_bearer(const claw_http_request *req, claw_span *token);
 
 /* Walks "a=1&b=2" pairs: *pos starts at 0. Each call decodes the next pair
  * (%XX and '+' for a space) into key and val, NUL-terminated, and returns 1; 0 at

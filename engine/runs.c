@@ -212,11 +212,11 @@ static void ended(claw_runs *r, run *u, int status)
         r->o.metrics->runs_finished[u->trigger][status & 0xff]++;
         journal_add(r, u->rec);
         keep(r, u->rec);
-        u->rec = NULL;
-        if (r->o.on_end)
-            r->o.on_end(r->o.ud, cJSON_GetArrayItem(r->kept, cJSON_GetArraySize(r->kept) - 1));
     }
-    cJSON_Delete(u->rec);
+    if (r->o.on_end)
+        r->o.on_end(r->o.ud, u->rec, u->record);
+    if (!u->record)
+        cJSON_Delete(u->rec);
     u->rec = NULL;
     claw_proxy_defer_free(r->o.loop, u); /* events of this pass may still name it */
 }
@@ -320,7 +320,7 @@ int claw_runs_start(claw_runs *r, const claw_run_spec *s, unsigned long *id, cla
     run *u = calloc(1, sizeof *u);
     if (!u)
         return claw_fail(err, CLAW_E_IO, 0, "out of memory");
-    u->id = r->next_id;
+    u->id = s->record ? r->next_id : 0; /* ids number the runs that are kept */
     u->r = r;
     u->trigger = s->trigger;
     u->record = s->record;
@@ -333,15 +333,15 @@ int claw_runs_start(claw_runs *r, const claw_run_spec *s, unsigned long *id, cla
         free(u);
         return -1;
     }
-    r->next_id++;
+    r->next_id += s->record ? 1 : 0;
     u->rec = new_record(u, s);
     u->next = r->runs;
     r->runs = u;
     r->nruns++;
     if (s->record)
         r->o.metrics->runs_started[s->trigger]++;
-    claw_log_printf(r->o.log, CLAW_LOG_INFO, "run %s#%lu started: pid %d, %s%s", u->name, u->id,
-                    (int)u->child.pid, s->policy ? "policy " : "", s->policy ? s->policy : "");
+    claw_log_printf(r->o.log, CLAW_LOG_INFO, "run %s#%lu started: pid %d, %s", u->name, u->id,
+                    (int)u->child.pid, s->policy ? s->policy : "clawengine's own command");
     if (id)
         *id = u->id;
     return 0;

@@ -34,8 +34,8 @@ typedef struct claw_run_spec {
     int record;          /* 0: not kept, not counted, not in the journal (recover) */
 } claw_run_spec;
 
-/* Called when a recorded run has ended, with its record. */
-typedef void (*claw_run_ended)(void *ud, const cJSON *record);
+/* Called when a run has ended, with its record; `recorded` as its spec said. */
+typedef void (*claw_run_ended)(void *ud, const cJSON *record, int recorded);
 
 typedef struct claw_runs_opts {
     claw_proxy *loop;
