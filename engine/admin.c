@@ -22,7 +22,7 @@ static const struct {
     { "delete", CLAW_ADMIN_DELETE }, { "add", CLAW_ADMIN_ADD },
     { "weight", CLAW_ADMIN_WEIGHT }, { "switch", CLAW_ADMIN_SWITCH },
     { "drain", CLAW_ADMIN_DRAIN },   { "remove", CLAW_ADMIN_REMOVE },
-    { "rename", CLAW_ADMIN_RENAME },
+    { "rename", CLAW_ADMIN_RENAME }, { "schedules", CLAW_ADMIN_SCHEDULES },
 };
 
 /* Route and container names: what Docker allows in a container name. */
@@ -94,7 +94,8 @@ static int get_listen(const cJSON *o, claw_admin_req *r, claw_err *err)
 
 static int get_fields(const cJSON *o, claw_admin_req *r, claw_err *err)
 {
-    if (r->op != CLAW_ADMIN_LIST && get_name(o, "route", r->route, sizeof r->route, err) != 0)
+    int needs_route = r->op != CLAW_ADMIN_LIST && r->op != CLAW_ADMIN_SCHEDULES;
+    if (needs_route && get_name(o, "route", r->route, sizeof r->route, err) != 0)
         return -1;
     int needs_container = r->op == CLAW_ADMIN_CREATE || r->op == CLAW_ADMIN_ADD ||
                           r->op == CLAW_ADMIN_SWITCH || r->op == CLAW_ADMIN_DRAIN ||

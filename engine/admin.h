@@ -22,6 +22,7 @@ typedef enum {
     CLAW_ADMIN_DRAIN,  /* route, container, timeout (< 0: the daemon's default) */
     CLAW_ADMIN_REMOVE, /* route, container */
     CLAW_ADMIN_RENAME, /* route, container, to */
+    CLAW_ADMIN_SCHEDULES, /* the daemon's schedules: next times, last run, skipped */
 } claw_admin_op;
 
 typedef struct claw_admin_req {

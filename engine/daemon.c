@@ -379,6 +379,8 @@ static cJSON *read_state(daemon_t *d)
     return s;
 }
 
+static cJSON *schedules_json(daemon_t *d);
+
 /* ---- admin socket ---- */
 
 static void client_close(daemon_t *d, admin_client *c)
@@ -450,14 +452,12 @@ static void on_drained(void *ud, int forced)
     free(t);
 }
 
+static cJSON *routes_json(daemon_t *d);
+
 static cJSON *op_list(daemon_t *d)
 {
-    cJSON *routes = claw_proxy_list(d->p);
-    cJSON *r;
-    cJSON_ArrayForEach(r, routes)
-        cJSON_AddNumberToObject(r, "port", route_port(d, cJSON_GetObjectItem(r, "name")->valuestring));
     cJSON *a = ok_answer();
-    cJSON_AddItemToObject(a, "routes", routes);
+    cJSON_AddItemToObject(a, "routes", routes_json(d));
     return a;
 }
 
@@ -502,6 +502,11 @@ static cJSON *execute(daemon_t *d, admin_client *c, const claw_admin_req *r)
     switch (r->op) {
     case CLAW_ADMIN_LIST:
         return op_list(d);
+    case CLAW_ADMIN_SCHEDULES: {
+        cJSON *a = ok_answer();
+        cJSON_AddItemToObject(a, "schedules", schedules_json(d));
+        return a;
+    }
     case CLAW_ADMIN_CREATE:
         rc = op_create(d, r, &err);
         break;

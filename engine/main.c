@@ -38,7 +38,8 @@ static const char usage_text[] =
     "  adopt NAME --route R --listen ADDR   put a container behind the daemon\n"
     "  rollback NAME            back to the version before the last update\n"
     "  recover                  finish or undo updates that were interrupted\n"
-    "  history [NAME] [--json]  one record per update attempt\n"
+    "  history [NAME] [--json]  one record per update attempt and daemon run\n"
+    "  schedule list [--json]   the daemon's schedules: next runs, last run, skipped\n"
     "\n"
     "Options:\n"
     "  -H, --host HOST        Docker host (unix:///path or tcp://host:port);\n"
@@ -188,7 +189,8 @@ static int run_policy(struct cli *c, const char *builtin, int argc, char **argv)
 /* The commands written in Lua, in lua/claw/cmd/. */
 static int is_builtin(const char *name)
 {
-    static const char *const builtins[] = { "route", "adopt", "rollback", "recover", "history" };
+    static const char *const builtins[] = { "route", "adopt", "rollback", "recover", "history",
+                                            "schedule" };
     for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)
         if (strcmp(name, builtins[i]) == 0)
             return 1;

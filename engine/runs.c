@@ -292,8 +292,10 @@ static void watch_pipe(claw_runs *r, run *u, pipe_in *p, int fd, int reports)
 static int spawn(claw_runs *r, run *u, const claw_run_spec *s, claw_err *err)
 {
     int rep[2];
-    if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) != 0)
+    if (pipe2(rep, O_CLOEXEC) != 0)
         return claw_fail_errno(err, errno, "run %s: pipe", s->name);
+    /* Only the daemon's end is non-blocking: a policy's report waits for room. */
+    fcntl(rep[0], F_SETFL, fcntl(rep[0], F_GETFL) | O_NONBLOCK);
     char admin[200], who[200];
     snprintf(admin, sizeof admin, "CLAWENGINE_ADMIN=%s", r->o.admin);
     snprintf(who, sizeof who, "CLAWENGINE_RUN=%s#%lu", u->name, u->id);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "lclaw.h"
 
 static const char RT_KEY[] = "claw.rt";
@@ -156,5 +157,23 @@ int claw_dry(lua_State *L, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     claw_log_printf(rt->log, CLAW_LOG_INFO, "dry-run: would %s", what);
+    return 1;
+}
+
+int claw_admin_push(lua_State *L, int opts, cJSON *req, const char *field, double timeout)
+{
+    const char *path = claw_optstrfield(L, opts, "admin", claw_admin_default_path());
+    cJSON *answer = NULL;
+    claw_err e;
+    int rc = claw_admin_call(path, req, timeout, claw_rt_get(L)->cancel, &answer, &e);
+    cJSON_Delete(req);
+    if (rc != 0)
+        return claw_pusherror(L, &e);
+    const cJSON *v = field ? cJSON_GetObjectItem(answer, field) : NULL;
+    if (v)
+        claw_pushjson(L, v);
+    else
+        lua_pushboolean(L, 1);
+    cJSON_Delete(answer);
     return 1;
 }

@@ -3,27 +3,7 @@
  * $CLAWENGINE_ADMIN, else /run/clawengine/admin.sock. */
 #include <string.h>
 
-#include "admin.h"
 #include "lclaw.h"
-
-/* Sends req (consumed) and pushes the answer's `field` (or true), or nil, err. */
-static int call(lua_State *L, int opts, cJSON *req, const char *field, double timeout)
-{
-    const char *path = claw_optstrfield(L, opts, "admin", claw_admin_default_path());
-    cJSON *answer = NULL;
-    claw_err e;
-    int rc = claw_admin_call(path, req, timeout, claw_rt_get(L)->cancel, &answer, &e);
-    cJSON_Delete(req);
-    if (rc != 0)
-        return claw_pusherror(L, &e);
-    const cJSON *v = field ? cJSON_GetObjectItem(answer, field) : NULL;
-    if (v)
-        claw_pushjson(L, v);
-    else
-        lua_pushboolean(L, 1);
-    cJSON_Delete(answer);
-    return 1;
-}
 
 static cJSON *request(const char *op, const char *route, const char *container)
 {
@@ -49,7 +29,7 @@ static int dry(lua_State *L, const char *what, const char *route, const char *co
 static int l_list(lua_State *L)
 {
     claw_checkopts(L, 1);
-    return call(L, 1, request("list", NULL, NULL), "routes", 30);
+    return claw_admin_push(L, 1, request("list", NULL, NULL), "routes", 30);
 }
 
 static int l_create(lua_State *L)
@@ -77,14 +57,14 @@ static int l_create(lua_State *L)
     cJSON_AddItemToObject(r, "listen", listen);
     cJSON_AddNumberToObject(r, "port", port);
     cJSON_AddBoolToObject(r, "sticky", sticky);
-    return call(L, 2, r, NULL, 30);
+    return claw_admin_push(L, 2, r, NULL, 30);
 }
 
 static int l_delete(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1);
     claw_checkopts(L, 2);
-    return dry(L, "delete", route, NULL) ? 1 : call(L, 2, request("delete", route, NULL), NULL, 30);
+    return dry(L, "delete", route, NULL) ? 1 : claw_admin_push(L, 2, request("delete", route, NULL), NULL, 30);
 }
 
 static int l_add(lua_State *L)
@@ -97,7 +77,7 @@ static int l_add(lua_State *L)
     cJSON *r = request("add", route, container);
     if (weight >= 0)
         cJSON_AddNumberToObject(r, "weight", weight);
-    return call(L, 3, r, NULL, 30);
+    return claw_admin_push(L, 3, r, NULL, 30);
 }
 
 static int l_weight(lua_State *L)
@@ -118,14 +98,14 @@ static int l_weight(lua_State *L)
     cJSON_AddItemToObject(r, "weights", claw_checkjson(L, 2));
     if (sticky >= 0)
         cJSON_AddBoolToObject(r, "sticky", sticky);
-    return call(L, 3, r, NULL, 30);
+    return claw_admin_push(L, 3, r, NULL, 30);
 }
 
 static int simple(lua_State *L, const char *op)
 {
     const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
     claw_checkopts(L, 3);
-    return dry(L, op, route, container) ? 1 : call(L, 3, request(op, route, container), NULL, 30);
+    return dry(L, op, route, container) ? 1 : claw_admin_push(L, 3, request(op, route, container), NULL, 30);
 }
 
 static int l_switch(lua_State *L) { return simple(L, "switch"); }
@@ -140,7 +120,7 @@ static int l_rename(lua_State *L)
         return 1;
     cJSON *r = request("rename", route, container);
     cJSON_AddStringToObject(r, "to", to);
-    return call(L, 4, r, NULL, 30);
+    return claw_admin_push(L, 4, r, NULL, 30);
 }
 static int l_remove(lua_State *L) { return simple(L, "remove"); }
 
@@ -155,7 +135,7 @@ static int l_drain(lua_State *L)
     if (timeout >= 0)
         cJSON_AddNumberToObject(r, "timeout", timeout);
     /* The answer comes when the drain ends: allow for the daemon's own default. */
-    return call(L, 3, r, "forced", timeout >= 0 ? timeout + 30 : 0);
+    return claw_admin_push(L, 3, r, "forced", timeout >= 0 ? timeout + 30 : 0);
 }
 
 static const luaL_Reg funcs[] = {

@@ -72,6 +72,12 @@ int luaopen_claw_registry(lua_State *L);
 int luaopen_claw_notify(lua_State *L);
 int luaopen_claw_cron(lua_State *L);
 int luaopen_claw_process(lua_State *L);
+int luaopen_claw_daemon(lua_State *L);
+
+/* Sends req (consumed) to the daemon's admin socket (option `admin` of the table at
+ * opts, else $CLAWENGINE_ADMIN) and pushes the answer's `field` (or true), or nil,
+ * err. */
+int claw_admin_push(lua_State *L, int opts, cJSON *req, const char *field, double timeout);
 
 /* In dry-run, logs "dry-run: would <what>" and returns 1. */
 int claw_dry(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,7 +16,7 @@ static const luaL_Reg modules[] = {
     { "claw.health", luaopen_claw_health }, { "claw.journal", luaopen_claw_journal },
     { "claw.registry", luaopen_claw_registry },
     { "claw.notify", luaopen_claw_notify }, { "claw.cron", luaopen_claw_cron },
-    { "claw.process", luaopen_claw_process },
+    { "claw.process", luaopen_claw_process }, { "claw.daemon", luaopen_claw_daemon },
     { NULL, NULL },
 };
 

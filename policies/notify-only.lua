@@ -75,6 +75,8 @@ end
 local remote = #refs > 0 and registry.digests(refs, { concurrency = opts.concurrency,
   insecure = #opts.insecure > 0 and opts.insecure or nil }) or {}
 
+local CHECK_OUTCOMES = { ["up to date"] = "up_to_date", ["update available"] = "update_available",
+  ["check failed"] = "failed" }
 local report, failed, found = {}, 0, {}
 for _, c in ipairs(list) do
   local name, ref, img = c.Name:gsub("^/", ""), c.Config.Image, images[c.Image]
@@ -112,6 +114,9 @@ for _, c in ipairs(list) do
   end
   report[#report + 1] = entry
   if entry.status == "update available" then found[#found + 1] = entry end
+  -- Under the daemon, each check counts in its /metrics; otherwise this does nothing.
+  local counted = CHECK_OUTCOMES[entry.status]
+  if counted then engine.report { kind = "check", target = name, outcome = counted } end
 end
 
 -- What was notified already: container -> what was new then.

@@ -97,20 +97,24 @@ static void check_listen(const cJSON *l)
 
 static void check_request(const claw_admin_req *r)
 {
-    REQUIRE(r->op >= CLAW_ADMIN_LIST && r->op <= CLAW_ADMIN_REMOVE);
+    REQUIRE(r->op >= CLAW_ADMIN_LIST && r->op <= CLAW_ADMIN_SCHEDULES);
     REQUIRE(memchr(r->route, '\0', sizeof r->route) && memchr(r->container, '\0', sizeof r->container));
-    if (r->op == CLAW_ADMIN_LIST)
+    if (r->op == CLAW_ADMIN_LIST || r->op == CLAW_ADMIN_SCHEDULES)
         REQUIRE(r->route[0] == '\0');
     else
         REQUIRE(is_name(r->route, sizeof r->route));
     int container = r->op == CLAW_ADMIN_CREATE || r->op == CLAW_ADMIN_ADD ||
                     r->op == CLAW_ADMIN_SWITCH || r->op == CLAW_ADMIN_DRAIN ||
-                    r->op == CLAW_ADMIN_REMOVE;
+                    r->op == CLAW_ADMIN_REMOVE || r->op == CLAW_ADMIN_RENAME;
     if (container)
         REQUIRE(is_name(r->container, sizeof r->container));
     else
         REQUIRE(r->container[0] == '\0');
 
+    if (r->op == CLAW_ADMIN_RENAME)
+        REQUIRE(is_name(r->to, sizeof r->to));
+    else
+        REQUIRE(r->to[0] == '\0');
     if (r->op == CLAW_ADMIN_ADD)
         REQUIRE(r->weight == -1 || (r->weight >= 0 && r->weight <= 100));
     else

@@ -43,6 +43,14 @@ static void valid_commands(void)
     CHECK(r.weights == NULL && r.listen == NULL);
     claw_admin_req_free(&r);
 
+    /* schedules takes no fields; a route given with it is ignored, as with list */
+    CHECK_INT(parse("{\"op\":\"schedules\"}", &r, &e), 0);
+    CHECK_INT(r.op, CLAW_ADMIN_SCHEDULES);
+    CHECK_STR(r.route, "");
+    CHECK_STR(r.container, "");
+    CHECK(r.weights == NULL && r.listen == NULL);
+    claw_admin_req_free(&r);
+
     CHECK_INT(parse("{\"op\":\"create\",\"route\":\"gateway\",\"listen\":[\"0.0.0.0\",\"::\"],"
                     "\"port\":18789,\"container\":\"openclaw-gateway\",\"sticky\":true}",
                     &r, &e), 0);
