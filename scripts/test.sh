@@ -21,24 +21,27 @@ cmake -S . -B build-asan -DCLAW_WERROR=ON -DCLAW_SANITIZE=ON -DCMAKE_BUILD_TYPE=
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -L 'unit|lua')
 # The daemon is long-lived: its load tests run again under ASan with LeakSanitizer.
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -R 'docker/(fixture-images|test_daemon)')
-# The admin protocol parser under libFuzzer (clang only), for a bounded time, on a copy
-# of the seed corpus. A crash, leak or broken invariant fails the suite.
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -R 'docker/(fixture-images|test_daemon|test_http_api)')
+# The parsers of what the daemon reads from others (the admin protocol, the API's HTTP
+# requests) under libFuzzer (clang only), each for a bounded time on a copy of its seed
+# corpus. A crash, leak or broken invariant fails the suite.
 if command -v clang >/dev/null; then
   CC=clang cmake -S . -B build-fuzz -DCLAW_FUZZ=ON -DCLAW_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build-fuzz -j"$jobs" --target fuzz_admin
-  fuzz=$(mktemp -d)
-  cp tests/fuzz/corpus/admin/* "$fuzz/"
-  rc=0
-  build-fuzz/fuzz_admin -max_total_time=20 -dict=tests/fuzz/admin.dict \
-    -artifact_prefix="$root/build-fuzz/" "$fuzz" tests/fuzz/corpus/admin >"$fuzz.log" 2>&1 || rc=$?
-  grep '^#[0-9]' "$fuzz.log" | tail -n 1 || true   # its last status line
-  if [ "$rc" -ne 0 ]; then
-    tail -n 40 "$fuzz.log" >&2
-    echo "test: fuzz_admin failed (exit $rc); the input is in build-fuzz/ (crash-*, leak-*)" >&2
+  cmake --build build-fuzz -j"$jobs" --target fuzz_admin fuzz_httpmsg
+  for target in admin httpmsg; do
+    fuzz=$(mktemp -d)
+    cp tests/fuzz/corpus/$target/* "$fuzz/"
+    rc=0
+    build-fuzz/fuzz_$target -max_total_time=20 -dict=tests/fuzz/$target.dict \
+      -artifact_prefix="$root/build-fuzz/" "$fuzz" tests/fuzz/corpus/$target >"$fuzz.log" 2>&1 || rc=$?
+    grep '^#[0-9]' "$fuzz.log" | tail -n 1 || true   # its last status line
+    if [ "$rc" -ne 0 ]; then
+      tail -n 40 "$fuzz.log" >&2
+      echo "test: fuzz_$target failed (exit $rc); the input is in build-fuzz/ (crash-*, leak-*)" >&2
+      rm -rf "$fuzz" "$fuzz.log"
+      exit 1
+    fi
     rm -rf "$fuzz" "$fuzz.log"
-    exit 1
-  fi
-  rm -rf "$fuzz" "$fuzz.log"
+  done
 fi
 echo "test: all suites passed"

@@ -15,3 +15,9 @@ target_include_directories(fuzz_admin PRIVATE ${PROJECT_SOURCE_DIR}/engine)
 target_compile_options(fuzz_admin PRIVATE ${CLAW_FUZZ_FLAGS})
 target_link_options(fuzz_admin PRIVATE ${CLAW_FUZZ_FLAGS})
 target_link_libraries(fuzz_admin PRIVATE PkgConfig::CJSON m)
+
+add_executable(fuzz_httpmsg ${PROJECT_SOURCE_DIR}/tests/fuzz/fuzz_httpmsg.c
+  ${PROJECT_SOURCE_DIR}/engine/httpmsg.c)
+target_include_directories(fuzz_httpmsg PRIVATE ${PROJECT_SOURCE_DIR}/engine)
+target_compile_options(fuzz_httpmsg PRIVATE ${CLAW_FUZZ_FLAGS})
+target_link_options(fuzz_httpmsg PRIVATE ${CLAW_FUZZ_FLAGS})
