@@ -201,8 +201,9 @@ static const char daemon_usage[] =
     "usage: clawengine daemon --config FILE [--check]\n"
     "\n"
     "Runs the traffic switch in the foreground: listens on the routes' addresses and\n"
-    "forwards connections to their containers. SIGHUP reloads FILE; SIGTERM drains\n"
-    "and stops. --check only checks FILE. See docs/proxy.md.\n";
+    "forwards connections to their containers; runs policies on schedules and answers\n"
+    "the HTTP API when FILE has schedules: and api:. SIGHUP reloads FILE; SIGTERM\n"
+    "drains and stops. --check only checks FILE. See docs/proxy.md, docs/http-api.md.\n";
 
 static int run_daemon(struct cli *c, int argc, char **argv)
 {

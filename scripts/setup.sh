@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(cmake gcc make pkg-config libc6-dev
           liblua5.4-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libssl-dev
           docker.io docker-registry python3-aiosmtpd wrk curl iproute2 openssl
-          clang libclang-rt-14-dev)
+          clang libclang-rt-14-dev prometheus)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -18,7 +18,18 @@ if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then echo "setup: run as root to install packages" >&2; exit 1; fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
+  # Of the prometheus package only promtool is wanted (the tests check /metrics with
+  # it): its service must not start. A policy-rc.d answering 101 keeps maintainer
+  # scripts from starting services during the install.
+  guard=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && guard=1
+  fi
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true   # nor at the next boot
+  fi
 fi
 
 if ! docker info >/dev/null 2>&1; then
