@@ -50,7 +50,8 @@ typedef struct run {
 } run;
 
 struct claw_runs {
-    claw_runs_opts o;
+    claw_runs_opts o;   /* its strings point into the copies below */
+    char exe[4096], admin[108], journal[4200];
     run *runs;
     int nruns;
     unsigned long next_id;
@@ -63,6 +64,12 @@ claw_runs *claw_runs_new(const claw_runs_opts *o)
     if (!r)
         return NULL;
     r->o = *o;
+    snprintf(r->exe, sizeof r->exe, "%s", o->exe);
+    snprintf(r->admin, sizeof r->admin, "%s", o->admin);
+    snprintf(r->journal, sizeof r->journal, "%s", o->journal ? o->journal : "");
+    r->o.exe = r->exe;
+    r->o.admin = r->admin;
+    r->o.journal = r->journal;
     r->next_id = 1;
     r->kept = cJSON_CreateArray();
     return r;

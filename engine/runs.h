@@ -48,6 +48,7 @@ typedef struct claw_runs_opts {
     void *ud;
 } claw_runs_opts;
 
+/* The strings of o are copied. */
 claw_runs *claw_runs_new(const claw_runs_opts *o);
 /* Kills what still runs (SIGKILL to each group), reaps it, frees everything. */
 void claw_runs_free(claw_runs *r);

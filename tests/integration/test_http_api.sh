@@ -323,8 +323,8 @@ req -H "$AUTH" "$BASE/v1/status"
 [ "$(json_get 'd["runs"][0]["id"], d["runs"][0]["name"]')" = "$run1 update" ] || fail "status after restart: $body"
 claw history update
 expect_rc 0
-[ "$(grep -c ' update  *run ' <<<"$out")" = 4 ] || fail "history: $out"
-grep -qE " update +run +- +- +[0-9.]+s +killed \(exit 137\)$" <<<"$out" || fail "history: $out"
+[ "$(grep -c ' update  *run ' <<<"$out")" = 4 ] || fail "history: $out (stderr: $err)"
+grep -qE " update +run +- +- +[0-9.]+s +killed \(exit 137\)$" <<<"$out" || fail "history: $out (stderr: $err)"
 kill -TERM "$dpid"; wait "$dpid"; dpid=
 done_check
 
