@@ -988,7 +988,7 @@ static void start_recover(daemon_t *d)
     cJSON_Delete(args);
 }
 
-static int open_runs(daemon_t *d, const cJSON *state, claw_err *err)
+static int open_runs(daemon_t *d, const cJSON *state, const char *docker_host, claw_err *err)
 {
     ssize_t n = readlink("/proc/self/exe", d->exe, sizeof d->exe - 1);
     if (n <= 0)
@@ -997,6 +997,7 @@ static int open_runs(daemon_t *d, const cJSON *state, claw_err *err)
     char dir[4000], journal[4100];
     snprintf(journal, sizeof journal, "%s/runs.jsonl", claw_state_dir(dir, sizeof dir));
     claw_runs_opts o = { .loop = d->p, .log = d->log, .metrics = &d->metrics, .exe = d->exe,
+                         .docker_host = docker_host,
                          .admin = d->cfg.admin, .journal = journal, .on_end = on_run_end, .ud = d };
     if (!(d->runs = claw_runs_new(&o)))
         return claw_fail(err, CLAW_E_IO, 0, "out of memory");
@@ -1044,7 +1045,7 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
     if (open_signals(d, err) != 0 || open_admin(d, err) != 0)
         return -1;
     cJSON *state = read_state(d);
-    int rc = open_runs(d, state, err);
+    int rc = open_runs(d, state, docker_host, err);
     if (rc == 0)
         rc = open_api(d, err);
     if (rc == 0)

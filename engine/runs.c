@@ -51,7 +51,7 @@ typedef struct run {
 
 struct claw_runs {
     claw_runs_opts o;   /* its strings point into the copies below */
-    char exe[4096], admin[108], journal[4200];
+    char exe[4096], admin[108], journal[4200], docker_host[1024];
     run *runs;
     int nruns;
     unsigned long next_id;
@@ -70,6 +70,8 @@ claw_runs *claw_runs_new(const claw_runs_opts *o)
     r->o.exe = r->exe;
     r->o.admin = r->admin;
     r->o.journal = r->journal;
+    snprintf(r->docker_host, sizeof r->docker_host, "%s", o->docker_host ? o->docker_host : "");
+    r->o.docker_host = r->docker_host;
     r->next_id = 1;
     r->kept = cJSON_CreateArray();
     return r;
@@ -256,6 +258,10 @@ static int build_argv(const claw_runs *r, const claw_run_spec *s, const char **a
 {
     int n = 0;
     argv[n++] = r->o.exe;
+    if (r->o.docker_host[0]) { /* the policy talks to the Docker the daemon was given */
+        argv[n++] = "-H";
+        argv[n++] = r->o.docker_host;
+    }
     if (s->policy) {
         argv[n++] = "run";
         argv[n++] = s->policy;

@@ -42,6 +42,7 @@ typedef struct claw_runs_opts {
     const claw_log *log;
     claw_metrics *metrics;
     const char *exe;     /* this program, to run as the child */
+    const char *docker_host; /* the daemon's -H, passed on to the child; may be NULL */
     const char *admin;   /* the admin socket, as CLAWENGINE_ADMIN for the child */
     const char *journal; /* runs journal path ("" for none) */
     claw_run_ended on_end;
