@@ -750,10 +750,19 @@ function R.plan(u, opts, traffic)
   return { name = u.name, outcome = "planned" }
 end
 
+-- What a target's outcome counts as in the daemon's metrics (engine.report).
+local REPORTED = {
+  ["updated"] = { "update", "succeeded" }, ["rolled back"] = { "update", "rolled_back" },
+  ["rollback failed"] = { "update", "failed" }, ["failed"] = { "update", "failed" },
+  ["paused"] = { "update", "failed" }, ["up to date"] = { "check", "up_to_date" },
+}
+
 local function result(u, outcome, fields)
   local r = { name = u.name, outcome = outcome, old_ref = u.old_ref, image = u.image, old_image = u.old_image,
     new_image = u.new_image, duration = u.started and (time.now() - u.started) or nil }
   for k, v in pairs(fields or {}) do r[k] = v end
+  local rep = REPORTED[outcome]
+  if rep then engine.report { kind = rep[1], target = u.name, outcome = rep[2] } end
   return r
 end
 
@@ -778,6 +787,7 @@ function R.fetch(u, opts)
     log.info("up to date", { container = u.name, image = u.image })
     return nil, result(u, "up to date")
   end
+  engine.report { kind = "check", target = u.name, outcome = "update_available" }
   return true
 end
 

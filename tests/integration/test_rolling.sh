@@ -50,6 +50,21 @@ wait_healthy claw-it-roll
 dpid=$!
 for _ in $(seq 1 100); do [ -S "$T/admin.sock" ] && break; sleep 0.05; done
 
+# claw with the pipe a daemon gives the runs it starts (engine.report writes to a
+# pipe only); what the policy reported lands in $T/reports.
+claw_reporting() {
+  rm -f "$T/fifo" && mkfifo "$T/fifo"
+  cat "$T/fifo" >"$T/reports" &
+  local reader=$!
+  CLAWENGINE_REPORT_FD=3 claw "$@" 3>"$T/fifo"
+  wait $reader
+}
+# What the policy reported for the daemon's metrics, one line each.
+reports() {
+  python3 -c 'import json,sys
+for l in sys.stdin: r=json.loads(l); print(r["kind"], r["target"], r["outcome"])' <"$T/reports"
+}
+
 check "v1 -> v2 under load: 0 failed requests, old kept as -previous, tags"
 mkdir -p "$T/cfg" && echo '{"v":1}' >"$T/cfg/app.json"
 load_start 8s "http://127.0.0.1:$PORT/"
@@ -69,10 +84,11 @@ done_check
 
 check "up to date: nothing changes"
 snapshot
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+claw_reporting run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
 expect_rc 0
 expect_out "claw-it-roll: up to date"
 expect_unchanged
+[ "$(reports)" = "check claw-it-roll up_to_date" ] || fail "reports to the daemon: $(reports)"
 done_check
 
 check "the rollback command: back to v1 with the config restored"
@@ -91,9 +107,11 @@ check "a version that never becomes healthy: rolled back, 0 failed requests"
 fresh
 load_start 6s "http://127.0.0.1:$PORT/"
 sleep 0.5
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3
+claw_reporting run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3
 expect_rc 1
 expect_out_has "claw-it-roll: rolled back: "
+[ "$(reports)" = "check claw-it-roll update_available
+update claw-it-roll rolled_back" ] || fail "reports to the daemon: $(reports)"
 load_check
 [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
 only_one
