@@ -203,24 +203,14 @@ static void on_accept(claw_watch *w, unsigned events)
 
 static int listen_one(claw_httpd *s, const char *addr, claw_err *err)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    if (claw_parse_addr(addr, &ss, &len, err) != 0)
-        return -1;
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (ss.ss_family == AF_INET6)
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    }
-    http_listener *l = fd >= 0 ? calloc(1, sizeof *l) : NULL;
-    if (!l || bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 64) != 0) {
-        int e = l ? errno : fd < 0 ? errno : ENOMEM;
-        if (fd >= 0)
-            close(fd);
-        free(l);
-        return claw_fail_errno(err, e, "api: cannot listen on %s", addr);
+    claw_err e;
+    int fd = claw_listen_tcp(addr, 64, 0, &e);
+    if (fd < 0)
+        return claw_fail(err, e.code, e.status, "api: %s", e.message);
+    http_listener *l = calloc(1, sizeof *l);
+    if (!l) {
+        close(fd);
+        return claw_fail(err, CLAW_E_IO, 0, "out of memory");
     }
     *l = (http_listener){ .w.on_event = on_accept, .fd = fd, .s = s, .next = s->listeners };
     s->listeners = l;

@@ -561,7 +561,7 @@ static backend *need_backend(const claw_proxy *p, const char *rname, const char 
     return i < 0 ? NULL : r->slot[i];
 }
 
-static int open_listener(claw_proxy *p, route *r, const char *addr, claw_err *err)
+int claw_listen_tcp(const char *addr, int backlog, int reuseport, claw_err *err)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -571,16 +571,26 @@ static int open_listener(claw_proxy *p, route *r, const char *addr, claw_err *er
     int one = 1;
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        if (reuseport)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         if (ss.ss_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     }
-    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return claw_fail_errno(err, e, "route %s: cannot listen on %s", r->name, addr);
+        return claw_fail_errno(err, e, "cannot listen on %s", addr);
     }
+    return fd;
+}
+
+static int open_listener(claw_proxy *p, route *r, const char *addr, claw_err *err)
+{
+    claw_err e;
+    int fd = claw_listen_tcp(addr, 4096, 1, &e);
+    if (fd < 0)
+        return claw_fail(err, e.code, e.status, "route %s: %s", r->name, e.message);
     listener *l = calloc(1, sizeof *l);
     if (!l) {
         close(fd);

@@ -75,5 +75,9 @@ int claw_proxy_step(claw_proxy *p, double wait, claw_err *err);
 /* "host:port" (IPv4, [IPv6], or a name resolved once) into a socket address. */
 int claw_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, claw_err *err);
 void claw_format_addr(const struct sockaddr *sa, char *buf, size_t size);
+/* A non-blocking listening TCP socket on "host:port" (IPv6 only for an IPv6 address;
+ * SO_REUSEPORT when asked, so a restarted daemon can bind beside the old one).
+ * Returns the descriptor, or -1 with err "cannot listen on ADDR: reason". */
+int claw_listen_tcp(const char *addr, int backlog, int reuseport, claw_err *err);
 
 #endif

@@ -118,6 +118,15 @@ write_config
 rm -rf "$T/state"
 start_daemon
 
+check "the API's address in use: one message naming it, exit 1, the first daemon untouched"
+printf 'admin: %s/admin2.sock\nstate: %s/state2/routes.json\napi:\n  listen: "127.0.0.1:%s"\n  token_file: %s/token\n' \
+  "$T" "$T" "$PORT" "$T" >"$T/second.yml"
+claw daemon --config "$T/second.yml"
+expect_rc 1
+expect_err_has "clawengine: api: cannot listen on 127.0.0.1:$PORT: Address already in use"
+curl -s -o /dev/null "$BASE/healthz" || fail "the first daemon no longer answers"
+done_check
+
 check "the token: missing or wrong is 401 with WWW-Authenticate; right is 200"
 req "$BASE/v1/status"
 expect_code 401
