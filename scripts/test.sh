@@ -8,6 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bash scripts/setup.sh
+untracked() { git status --porcelain --untracked-files=all 2>/dev/null | sed -n 's/^?? //p' | sort; }
+untracked >"${TMPDIR:-/tmp}/claw-untracked-before"
 
 jobs=$(nproc)
 cmake -S . -B build -DCLAW_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -43,5 +45,13 @@ if command -v clang >/dev/null; then
     fi
     rm -rf "$fuzz" "$fuzz.log"
   done
+fi
+# Tests write only under build*/ (CLAW_TEST_TMP): a file they leave in the source
+# tree is a bug, and would end up committed.
+stray=$(untracked | comm -13 "${TMPDIR:-/tmp}/claw-untracked-before" -)
+if [ -n "$stray" ]; then
+  echo "test: the tests left files in the source tree:" >&2
+  printf '%s\n' "$stray" >&2
+  exit 1
 fi
 echo "test: all suites passed"
