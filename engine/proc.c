@@ -137,6 +137,8 @@ int claw_child_wait(claw_child *c, double timeout, const claw_cancel *cancel, in
             if (left <= 0) return 0;
             ms = (int)(left * 1000) + 1;
         }
+        if (c->pidfd < 0 && (ms < 0 || ms > 50))
+            ms = 50; /* closed already: look again, rather than never */
         struct pollfd p[2] = { { .fd = c->pidfd, .events = POLLIN },
                                { .fd = cancel ? cancel->rfd : -1, .events = POLLIN } };
         if (poll(p, 2, ms) < 0 && errno != EINTR)

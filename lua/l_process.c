@@ -109,19 +109,20 @@ static int l_spawn(lua_State *L)
     int argc = (int)luaL_len(L, 1);
     luaL_argcheck(L, argc >= 1, 1, "empty argument list");
     const char **argv = lua_newuserdatauv(L, sizeof *argv * ((size_t)argc + 1), 0);
-    luaL_Buffer what;
-    luaL_buffinit(L, &what);
     for (int i = 1; i <= argc; i++) {
         if (lua_geti(L, 1, i) != LUA_TSTRING && !lua_isnumber(L, -1))
             return luaL_argerror(L, 1, lua_pushfstring(L, "item %d is not a string", i));
         argv[i - 1] = lua_tostring(L, -1);
-        lua_pushvalue(L, -1);
         lua_rawseti(L, 1, i); /* numbers become strings that stay alive in the table */
-        if (i > 1)
-            luaL_addchar(&what, ' ');
-        luaL_addvalue(&what);
     }
     argv[argc] = NULL;
+    luaL_Buffer what; /* the command line, for the dry-run message */
+    luaL_buffinit(L, &what);
+    for (int i = 0; i < argc; i++) {
+        if (i > 0)
+            luaL_addchar(&what, ' ');
+        luaL_addstring(&what, argv[i]);
+    }
     luaL_pushresult(&what);
     const char *env[65];
     int top = lua_gettop(L);

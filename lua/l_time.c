@@ -34,8 +34,9 @@ static int l_sleep(lua_State *L)
     return 1;
 }
 
-/* format(t [, fmt [, {utc=, zone=}]]): ISO 8601 UTC by default, else strftime in
- * local time, or in `zone` (an Area/City name). */
+/* format(t [, fmt [, {utc=, zone=}]]): RFC 3339 in UTC by default (with the offset
+ * when utc = false or a zone is given), else strftime in local time, or in `zone`
+ * (an Area/City name). */
 static int l_format(lua_State *L)
 {
     double t = luaL_checknumber(L, 1);
@@ -59,8 +60,13 @@ static int l_format(lua_State *L)
     /* The format is the caller's by design. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    size_t n = strftime(buf, sizeof buf, fmt ? fmt : "%Y-%m-%dT%H:%M:%SZ", &tm);
+    size_t n = strftime(buf, sizeof buf, fmt ? fmt : utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S%z", &tm);
 #pragma GCC diagnostic pop
+    if (!fmt && !utc && n == 24) { /* RFC 3339 writes the offset +hh:mm, strftime +hhmm */
+        memmove(buf + 23, buf + 22, 2);
+        buf[22] = ':';
+        n = 25;
+    }
     lua_pushlstring(L, buf, n);
     return 1;
 }

@@ -51,6 +51,8 @@ end)
 t.test("time.format reads a zone", function()
   t.eq(time.format(at("2026-07-01T12:00:00Z"), "%H:%M %Z", { zone = "Europe/Berlin" }), "14:00 CEST")
   t.eq(time.format(at("2026-12-01T12:00:00Z"), "%H:%M %Z", { zone = "Europe/Berlin" }), "13:00 CET")
+  t.eq(time.format(0, nil, { zone = "Asia/Tokyo" }), "1970-01-01T09:00:00+09:00")
+  t.eq(time.format(0, nil, { zone = "America/New_York" }), "1969-12-31T19:00:00-05:00")
   t.raises('bad argument #3 to \'claw.time.format\' (unknown time zone "Mars/Base")', time.format, 0, "%H", { zone = "Mars/Base" })
 end)
 

@@ -33,6 +33,14 @@ t.test("a wait that times out, then kill", function()
   p:close() -- twice is harmless
 end)
 
+t.test("a closed process can still be waited for", function()
+  local p = assert(process.spawn({ "sleep", "0.2" }))
+  p:close()
+  local t0 = time.monotonic()
+  t.eq(p:wait(5), 0)
+  t.ok(time.monotonic() - t0 < 2, "the wait ended with the process")
+end)
+
 t.test("a program that cannot start", function()
   t.fails("not_found", "cannot start /nonexistent/program: No such file or directory",
     process.spawn({ "/nonexistent/program" }))
