@@ -40,6 +40,9 @@ static int parse_one(const cJSON *o, claw_schedule *s, const char *file, claw_er
     snprintf(where, sizeof where, "schedules.%.120s", o->string);
     if (!valid_name(o->string))
         return claw_cfg_bad(err, file, where, "a schedule's name is letters, digits, '_', '.' and '-'");
+    if (strcmp(o->string, "update") == 0 || strcmp(o->string, "recover") == 0)
+        return claw_cfg_bad(err, file, where,
+                            "\"update\" and \"recover\" name the daemon's own runs; choose another name");
     snprintf(s->name, sizeof s->name, "%s", o->string);
     if (!cJSON_IsObject(o))
         return claw_cfg_bad(err, file, where, "must be a mapping with cron and policy");
@@ -96,7 +99,10 @@ void claw_sched_free(claw_schedule *s, int n)
 
 void claw_sched_plan(claw_schedule *s, double now, double jitter_frac)
 {
-    int64_t from = s->due > (int64_t)now ? s->due : (int64_t)floor(now);
+    /* From the time just due, so that "@every 1h" stays an hour apart whatever the
+     * jitter and the start took; from now only after a stall longer than the jitter
+     * (a suspended machine): missed times are not made up. */
+    int64_t from = s->due > (int64_t)floor(now - s->jitter) ? s->due : (int64_t)floor(now);
     if (claw_cron_next(s->cron, from, &s->due, NULL) != 0) {
         s->due = 0; /* no time left: it will not run again */
         s->start_at = 0;
@@ -109,6 +115,8 @@ int claw_sched_upcoming(const claw_schedule *s, double after, int64_t *times, in
 {
     int64_t t = (int64_t)floor(after);
     int k = 0;
+    if (s->due > t) /* the time planned comes first: "@every" counts from it */
+        times[k++] = t = s->due;
     while (k < n && claw_cron_next(s->cron, t, &t, NULL) == 0)
         times[k++] = t;
     return k;

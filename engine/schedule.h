@@ -1,4 +1,4 @@
-/* The daemon's `schedules:` (docs/scheduling-daemon.md): when each named schedule is
+/* The daemon's `schedules:` (docs/scheduling.md): when each named schedule is
  * due next. Running the policy, and skipping a run while the previous one of the
  * schedule is still going, are the daemon's (engine/runs.c). Times are Unix seconds;
  * a missed time (a suspended machine, a stalled loop) is not made up: the next one
@@ -32,9 +32,11 @@ int claw_sched_parse(const cJSON *schedules, const char *file, claw_schedule **o
                      claw_err *err);
 void claw_sched_free(claw_schedule *s, int n);
 
-/* Sets the next time after `now`; jitter_frac in [0, 1) draws this run's delay. */
+/* Sets the next time: after the one just due (so "@every" keeps its interval), or
+ * after `now` at the first plan and after a stall; jitter_frac in [0, 1) draws this
+ * run's delay. */
 void claw_sched_plan(claw_schedule *s, double now, double jitter_frac);
-/* The next n times the expression names after `after` (fewer when it has no more). */
+/* The next n times, from the one planned (fewer when the expression has no more). */
 int claw_sched_upcoming(const claw_schedule *s, double after, int64_t *times, int n);
 
 #endif

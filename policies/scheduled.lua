@@ -147,8 +147,11 @@ local function loop()
   while true do
     wait_until(due + (opts.jitter > 0 and math.random() * opts.jitter or 0))
     due_at(due)
-    -- After a suspend or a long stall, go on from now: missed times are not made up.
-    due = assert(sched:next(math.max(due, time.now())))
+    -- From the time just due, so "@every" keeps its interval whatever the jitter;
+    -- after a suspend or a stall longer than the jitter, from now: missed times are
+    -- not made up.
+    local now = time.now()
+    due = assert(sched:next(due > now - opts.jitter and due or now))
   end
 end
 

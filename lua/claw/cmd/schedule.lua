@@ -9,7 +9,7 @@ local time = require "claw.time"
 
 local usage = [[clawengine schedule list [--json] [--admin PATH]
 
-Shows the schedules of the running daemon (docs/scheduling-daemon.md): each one's
+Shows the schedules of the running daemon (docs/scheduling.md): each one's
 cron expression and zone, its next three run times (in its zone), its last run,
 how many runs were skipped because the previous one was still going, and the run
 going on now.]]
