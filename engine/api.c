@@ -23,7 +23,7 @@ static int read_token(const char *path, char *out, size_t size, const char *file
 {
     char where[4200];
     snprintf(where, sizeof where, "api.token_file %s", path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC); /* a symlink is fine (mounted secrets) */
     struct stat st;
     if (fd < 0) {
         int e = errno;
@@ -40,6 +40,8 @@ static int read_token(const char *path, char *out, size_t size, const char *file
     if (st.st_mode & (S_IROTH | S_IWOTH))
         return claw_cfg_bad(err, file, where,
                             "other users can read or change it: chmod o-rw it (chmod 600)");
+    if ((size_t)n >= size - 1) /* before trimming: a longer file was cut at the buffer */
+        return claw_cfg_bad(err, file, where, "the token is longer than 1000 characters");
     out[n] = 0;
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
         out[--n] = 0;
@@ -48,7 +50,7 @@ static int read_token(const char *path, char *out, size_t size, const char *file
             return claw_cfg_bad(err, file, where, "the token must be one word of visible characters");
     if (n == 0)
         return claw_cfg_bad(err, file, where, "is empty");
-    if ((size_t)n >= size - 1)
+    if (n > 1000)
         return claw_cfg_bad(err, file, where, "the token is longer than 1000 characters");
     if (n < CLAW_API_MIN_TOKEN)
         return claw_cfg_bad(err, file, where,

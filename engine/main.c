@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "daemon.h"
+#include "paths.h"
 #include "runtime.h"
 
 static claw_cancel g_cancel = { .rfd = -1, .wfd = -1 };
@@ -74,52 +75,6 @@ static void print_version(void)
     printf("libyaml %s\n", yaml_get_version_string());
 }
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Where the Lua library and stock policies are: $CLAWENGINE_PATH's first entry for
- * the library when set; beside an installed binary (../share/clawengine); else the
- * source tree this binary was built from; else the configured install prefix. */
-static void find_dirs(char *lua_dir, char *pol_dir, size_t size)
-{
-    const char *env = getenv("CLAWENGINE_PATH");
-    char exe[PATH_MAX - 64];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = 0;
-    snprintf(lua_dir, size, "%s/../share/clawengine/lua", exe);
-    snprintf(pol_dir, size, "%s/../share/clawengine/policies", exe);
-    if (!is_dir(lua_dir)) {
-        snprintf(lua_dir, size, "%s/lua", CLAW_SOURCE_DIR);
-        snprintf(pol_dir, size, "%s/policies", CLAW_SOURCE_DIR);
-    }
-    if (!is_dir(lua_dir)) {
-        snprintf(lua_dir, size, "%s/lua", CLAW_DATADIR);
-        snprintf(pol_dir, size, "%s/policies", CLAW_DATADIR);
-    }
-    if (env && *env)
-        snprintf(lua_dir, size, "%s", env);
-}
-
-/* A policy named without a folder that is not in the current one is looked up among
- * the stock policies: `clawengine run status` runs policies/status.lua. */
-static const char *resolve_policy(const char *arg, const char *pol_dir, char *buf, size_t size)
-{
-    if (access(arg, F_OK) == 0)
-        return arg;
-    const char *base = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
-    const char *ext = strstr(base, ".lua") ? "" : ".lua";
-    snprintf(buf, size, "%s/%s%s", pol_dir, base, ext);
-    if ((strchr(arg, '/') == NULL || strncmp(arg, "policies/", 9) == 0) && access(buf, F_OK) == 0)
-        return buf;
-    return arg;
-}
-
 struct cli {
     claw_log log;
     int dry_run;
@@ -162,7 +117,10 @@ static int parse_options(int argc, char **argv, struct cli *c)
 static int run_policy(struct cli *c, const char *builtin, int argc, char **argv)
 {
     char lua_dir[PATH_MAX], pol_dir[PATH_MAX], buf[PATH_MAX + 16];
-    find_dirs(lua_dir, pol_dir, sizeof lua_dir);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    claw_find_dirs(exe, lua_dir, pol_dir, sizeof lua_dir);
     claw_rt rt = { .cancel = &g_cancel, .log = &c->log, .dry_run = c->dry_run,
                    .docker_host = c->host, .lua_dir = lua_dir, .policy_dir = pol_dir };
     const char *policy;
@@ -171,7 +129,9 @@ static int run_policy(struct cli *c, const char *builtin, int argc, char **argv)
         policy = buf;
         argc++, argv--; /* the command's arguments start after its name */
     } else {
-        policy = resolve_policy(argv[0], pol_dir, buf, sizeof buf);
+        policy = claw_policy_find(argv[0], pol_dir, buf, sizeof buf);
+        if (!policy)
+            policy = argv[0]; /* the runtime says it cannot open it */
     }
     lua_State *L = claw_runtime_new(&rt);
     if (!L) {

@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *claw_state_dir(char *buf, size_t size)
@@ -18,4 +20,41 @@ const char *claw_state_dir(char *buf, size_t size)
     else
         snprintf(buf, size, "%s/.local/state/clawengine", home ? home : ".");
     return buf;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void claw_find_dirs(const char *exe, char *lua_dir, char *pol_dir, size_t size)
+{
+    const char *env = getenv("CLAWENGINE_PATH");
+    const char *slash = strrchr(exe, '/');
+    int dir = slash ? (int)(slash - exe) : 0;
+    snprintf(lua_dir, size, "%.*s/../share/clawengine/lua", dir, exe);
+    snprintf(pol_dir, size, "%.*s/../share/clawengine/policies", dir, exe);
+    if (!is_dir(lua_dir)) {
+        snprintf(lua_dir, size, "%s/lua", CLAW_SOURCE_DIR);
+        snprintf(pol_dir, size, "%s/policies", CLAW_SOURCE_DIR);
+    }
+    if (!is_dir(lua_dir)) {
+        snprintf(lua_dir, size, "%s/lua", CLAW_DATADIR);
+        snprintf(pol_dir, size, "%s/policies", CLAW_DATADIR);
+    }
+    if (env && *env)
+        snprintf(lua_dir, size, "%s", env);
+}
+
+const char *claw_policy_find(const char *name, const char *pol_dir, char *buf, size_t size)
+{
+    if (access(name, F_OK) == 0)
+        return name;
+    if (strchr(name, '/') && strncmp(name, "policies/", 9) != 0)
+        return NULL;
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    const char *ext = strstr(base, ".lua") ? "" : ".lua";
+    snprintf(buf, size, "%s/%s%s", pol_dir, base, ext);
+    return access(buf, F_OK) == 0 ? buf : NULL;
 }

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "journal.h"
+#include "paths.h"
 #include "proc.h"
 
 #define MAX_LINE 4096     /* a longer output line is logged in pieces */
@@ -52,6 +53,7 @@ typedef struct run {
 struct claw_runs {
     claw_runs_opts o;   /* its strings point into the copies below */
     char exe[4096], admin[108], journal[4200], docker_host[1024];
+    char policy_dir[4200]; /* the stock policies of exe, for a policy given by name */
     run *runs;
     int nruns;
     unsigned long next_id;
@@ -68,6 +70,8 @@ claw_runs *claw_runs_new(const claw_runs_opts *o)
     snprintf(r->admin, sizeof r->admin, "%s", o->admin);
     snprintf(r->journal, sizeof r->journal, "%s", o->journal ? o->journal : "");
     r->o.exe = r->exe;
+    char lua_dir[4200];
+    claw_find_dirs(r->exe, lua_dir, r->policy_dir, sizeof r->policy_dir);
     r->o.admin = r->admin;
     r->o.journal = r->journal;
     snprintf(r->docker_host, sizeof r->docker_host, "%s", o->docker_host ? o->docker_host : "");
@@ -244,13 +248,17 @@ static void on_pidfd(claw_watch *w, unsigned events)
 /* A policy named by a path that is not there is refused here, so that the caller can
  * say so at once; a bare name (or policies/NAME) may be a stock policy, which the
  * child finds itself (main.c, resolve_policy). */
-static int policy_missing(const char *policy, claw_err *err)
+/* A policy that `clawengine run` would not find is refused now (500 for the API),
+ * rather than as a failed run later. */
+static int policy_missing(const claw_runs *r, const char *policy, claw_err *err)
 {
-    if (!policy || access(policy, R_OK) == 0)
+    char buf[4300];
+    if (!policy || claw_policy_find(policy, r->policy_dir, buf, sizeof buf))
         return 0;
-    if (!strchr(policy, '/') || strncmp(policy, "policies/", 9) == 0)
-        return 0;
-    return claw_fail_errno(err, errno, "policy %s", policy);
+    if (strchr(policy, '/') && strncmp(policy, "policies/", 9) != 0)
+        return claw_fail(err, CLAW_E_NOT_FOUND, 0, "policy %s: No such file or directory", policy);
+    return claw_fail(err, CLAW_E_NOT_FOUND, 0, "policy %s: no such file, nor a stock policy of that name",
+                     policy);
 }
 
 /* argv for the child, pointing into spec; NULL-terminated. */
@@ -342,7 +350,7 @@ int claw_runs_start(claw_runs *r, const claw_run_spec *s, unsigned long *id, cla
     snprintf(u->name, sizeof u->name, "%s", s->name);
     u->t0 = claw_clock_monotonic();
     u->deadline = s->timeout > 0 ? u->t0 + s->timeout : 0;
-    if (policy_missing(s->policy, err) != 0 || spawn(r, u, s, err) != 0) {
+    if (policy_missing(r, s->policy, err) != 0 || spawn(r, u, s, err) != 0) {
         if (s->record)
             r->o.metrics->runs_refused[s->trigger]++;
         free(u);

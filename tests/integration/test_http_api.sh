@@ -112,6 +112,15 @@ printf 'api:\n  token_file: %s/short-token\n' "$T" >"$T/bad.yml"
 claw daemon --config "$T/bad.yml" --check
 expect_rc 2
 expect_err "clawengine: $T/bad.yml: api.token_file $T/short-token: the token is shorter than 16 characters (make one with: openssl rand -hex 32)"
+(umask 077; { head -c 1022 /dev/zero | tr '\0' a; printf ' tail-that-was-cut'; } >"$T/long-token")
+printf 'api:\n  token_file: %s/long-token\n' "$T" >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 2
+expect_err "clawengine: $T/bad.yml: api.token_file $T/long-token: the token is longer than 1000 characters"
+ln -sf "$T/token" "$T/token-link"
+printf 'api:\n  token_file: %s/token-link\n' "$T" >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 0
 done_check
 
 write_config
@@ -285,6 +294,12 @@ expect_code 500
 expect_body "{\"error\":\"the update run could not be started: policy $T/missing.lua: No such file or directory\"}"
 grep -q "api: update run not started: policy $T/missing.lua: No such file or directory" "$T/daemon.log" || fail "not logged"
 [ "$(metric 'clawengine_update_runs_refused_total{trigger="api"}')" = 1 ] || fail "refused not counted"
+UPDATE_POLICY=rollng write_config # a stock policy's name, misspelt
+kill -HUP "$dpid"
+sleep 0.3
+req -X POST -H "$AUTH" "$BASE/v1/update"
+expect_code 500
+expect_body "{\"error\":\"the update run could not be started: policy rollng: no such file, nor a stock policy of that name\"}"
 done_check
 
 check "a schedule faster than its policy: skipped runs in /metrics and in schedule list"
