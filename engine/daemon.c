@@ -25,8 +25,7 @@
 #include "buf.h"
 #include "cfg.h"
 #include "clock.h"
-#include "docker.h"
-#include "health.h"
+#include "lookup.h"
 #include "paths.h"
 #include "proxy.h"
 #include "runs.h"
@@ -180,20 +179,26 @@ typedef struct admin_client {
     int fd;
     claw_buf in;
     daemon_t *d;
-    struct drain_ticket *waiting; /* a drain whose answer this client awaits */
+    struct ticket *waiting; /* a drain or an address whose answer this client awaits */
     struct admin_client *next;
 } admin_client;
 
-typedef struct drain_ticket {
+/* A command whose answer comes later: a drain, or one that waits for a backend's
+ * address (req, owned). The command is carried out even if its client went away. */
+typedef struct ticket {
+    daemon_t *d;
     admin_client *client; /* NULL once the client went away */
-} drain_ticket;
+    claw_admin_req req;
+} ticket;
 
 struct daemon {
     config cfg;
     const char *config_path;
     claw_proxy *p;
-    claw_docker *docker;
-    claw_cancel cancel;
+    claw_lookups *lookups; /* backend addresses, from `clawengine route resolve` */
+    int starting;          /* lookups of backends without a saved address, at start */
+    int announced;         /* "serving" was said: the start's lookups have ended */
+    double t0;             /* when the daemon started (monotonic) */
     claw_log *log;
     cJSON *ports; /* route name -> container port */
     int admin_fd, sig_fd;
@@ -205,36 +210,14 @@ struct daemon {
     claw_metrics metrics;
     claw_httpd *httpd;     /* the HTTP API, when the config has `api:` */
     claw_api api;
-    char exe[4096];        /* this program, which the runs start */
+    const char *exe;       /* clawengine, which the runs and the lookups start */
     uint64_t rng;          /* for schedules' jitter */
 };
-
-/* The backend address of a container for a route's port, from Docker. */
-static int resolve(daemon_t *d, const char *container, int port, struct sockaddr_storage *ss,
-                   socklen_t *len, claw_err *err)
-{
-    char host[256], addr[300];
-    int p = 0;
-    if (claw_docker_address(d->docker, container, port, NULL, host, sizeof host, &p, err) != 0)
-        return -1;
-    snprintf(addr, sizeof addr, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, p);
-    return claw_parse_addr(addr, ss, len, err);
-}
 
 static int route_port(const daemon_t *d, const char *route)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(d->ports, route);
     return cJSON_IsNumber(p) ? p->valueint : 0;
-}
-
-static int add_backend(daemon_t *d, const char *route, const char *container, int weight,
-                       claw_err *err)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    if (resolve(d, container, route_port(d, route), &ss, &len, err) != 0)
-        return -1;
-    return claw_proxy_backend(d->p, route, container, (struct sockaddr *)&ss, len, weight, err);
 }
 
 /* What survives a restart: every route with its listeners, port and backends. */
@@ -248,7 +231,8 @@ static void persist(daemon_t *d)
         cJSON *b;
         cJSON_ArrayForEach(b, cJSON_GetObjectItem(r, "backends")) {
             static const char *const counters[] = { "active", "total", "connect_failures",
-                "resets", "bytes_in", "bytes_out", "address" };
+                "resets", "bytes_in", "bytes_out" }; /* the address is kept: a restart
+                                                     * serves at once with it */
             for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
                 cJSON_DeleteItemFromObject(b, counters[i]);
         }
@@ -285,29 +269,121 @@ static const cJSON *state_route(const cJSON *state, const char *name)
     return NULL;
 }
 
+/* ---- backends restored at start and on reload ---- */
+
+/* A backend of the state or the config whose address a lookup brings: a new one
+ * (known = 0), or one that serves already at its saved address (known = 1: a reboot
+ * may have given its container another IP). */
+typedef struct restore {
+    daemon_t *d;
+    char route[128], container[128];
+    int weight, draining, known, at_start;
+} restore;
+
+static void announce(daemon_t *d);
+
+static void restored(daemon_t *d, restore *r, const struct sockaddr *addr, socklen_t len)
+{
+    claw_err err;
+    char where[128];
+    claw_format_addr(addr, where, sizeof where);
+    int rc = 0;
+    if (claw_proxy_has_backend(d->p, r->route, r->container)) {
+        rc = claw_proxy_backend_address(d->p, r->route, r->container, addr, len, &err);
+        if (rc > 0)
+            claw_log_printf(d->log, CLAW_LOG_INFO, "route %s: backend %s is at %s now", r->route,
+                            r->container, where);
+    } else if (!r->known) {
+        rc = claw_proxy_backend(d->p, r->route, r->container, addr, len, r->weight, &err);
+        if (rc == 0 && r->draining)
+            claw_proxy_drain(d->p, r->route, r->container, 0, NULL, NULL, &err);
+        rc = rc == 0 ? 1 : -1;
+    }
+    if (rc < 0)
+        claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s", r->route,
+                        r->container, err.message);
+    else if (rc > 0)
+        persist(d);
+}
+
+static void on_restored(void *ud, const struct sockaddr *addr, socklen_t len, const claw_err *e)
+{
+    restore *r = ud;
+    daemon_t *d = r->d;
+    if (addr) {
+        restored(d, r, addr, len);
+    } else if (strcmp(e->code, CLAW_E_INTERRUPTED) == 0) {
+        ; /* the daemon stops */
+    } else if (r->known && strcmp(e->code, CLAW_E_NOT_FOUND) != 0) {
+        /* Docker did not answer: the saved address is the best there is. */
+        claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s stays at its saved address: %s",
+                        r->route, r->container, e->message);
+    } else {
+        claw_err err;
+        if (r->known && claw_proxy_backend_remove(d->p, r->route, r->container, &err) == 0)
+            persist(d);
+        claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s", r->route,
+                        r->container, e->message);
+    }
+    if (r->at_start && --d->starting == 0 && strcmp(e ? e->code : "", CLAW_E_INTERRUPTED) != 0)
+        announce(d);
+    free(r);
+}
+
+static void ask_restore(daemon_t *d, const char *route, const char *container, int weight,
+                        int draining, int known)
+{
+    restore *r = calloc(1, sizeof *r);
+    claw_err err;
+    if (!r)
+        return;
+    *r = (restore){ .d = d, .weight = weight, .draining = draining, .known = known,
+                    .at_start = !known && !d->announced };
+    snprintf(r->route, sizeof r->route, "%s", route);
+    snprintf(r->container, sizeof r->container, "%s", container);
+    if (claw_lookup(d->lookups, container, route_port(d, route), on_restored, r, &err) != 0) {
+        claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s", route,
+                        container, err.message);
+        free(r);
+        return;
+    }
+    d->starting += r->at_start;
+}
+
+/* A backend of the state: it serves at once at its saved address, which a lookup
+ * then checks; without one (a state older than saved addresses) it waits for it. */
+static int restore_saved(daemon_t *d, const char *route, const cJSON *b)
+{
+    const char *c = cJSON_GetStringValue(cJSON_GetObjectItem(b, "container"));
+    const char *addr = cJSON_GetStringValue(cJSON_GetObjectItem(b, "address"));
+    const cJSON *w = cJSON_GetObjectItem(b, "weight");
+    const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(b, "state"));
+    int weight = cJSON_IsNumber(w) ? w->valueint : 0, draining = st && strcmp(st, "draining") == 0;
+    if (!c) {
+        claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend ? left out: "
+                        "no container name in the state", route);
+        return 0;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len;
+    claw_err err;
+    int known = addr && claw_parse_addr(addr, &ss, &len, &err) == 0 &&
+                claw_proxy_backend(d->p, route, c, (struct sockaddr *)&ss, len, weight, &err) == 0;
+    if (known && draining)
+        claw_proxy_drain(d->p, route, c, 0, NULL, NULL, &err);
+    ask_restore(d, route, c, weight, draining, known);
+    return 1;
+}
+
 static void restore_backends(daemon_t *d, const char *route, const cJSON *sr,
                              const char *dflt_container)
 {
     const cJSON *b;
     int n = 0;
-    cJSON_ArrayForEach(b, cJSON_GetObjectItem(sr, "backends")) {
-        const char *c = cJSON_GetStringValue(cJSON_GetObjectItem(b, "container"));
-        const cJSON *w = cJSON_GetObjectItem(b, "weight");
-        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(b, "state"));
-        claw_err err;
-        if (!c || add_backend(d, route, c, cJSON_IsNumber(w) ? w->valueint : 0, &err) != 0) {
-            claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s", route,
-                            c ? c : "?", c ? err.message : "no container name in the state");
-            continue;
-        }
-        n++;
-        if (st && strcmp(st, "draining") == 0)
-            claw_proxy_drain(d->p, route, c, 0, NULL, NULL, &err);
-    }
-    claw_err err;
-    if (n == 0 && dflt_container && add_backend(d, route, dflt_container, 100, &err) != 0)
-        claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s", route,
-                        dflt_container, err.message);
+    cJSON_ArrayForEach(b, cJSON_GetObjectItem(sr, "backends"))
+        n += restore_saved(d, route, b);
+    if (n == 0 && dflt_container)
+        ask_restore(d, route, dflt_container, 100, 0, 0);
 }
 
 static int listen_list(const cJSON *arr, const char **out, int max)
@@ -439,17 +515,31 @@ static cJSON *error_answer(const claw_err *e)
     return a;
 }
 
+static void serve_lines(daemon_t *d, admin_client *c);
+
+/* The answer of a command that waited: the client reads it, then its next commands
+ * are carried out. */
+static void answer_later(ticket *t, cJSON *answer)
+{
+    admin_client *c = t->client;
+    claw_admin_req_free(&t->req);
+    free(t);
+    if (!c) {
+        cJSON_Delete(answer);
+        return;
+    }
+    c->waiting = NULL;
+    reply(c, answer);
+    serve_lines(c->d, c);
+}
+
 static void on_drained(void *ud, int forced)
 {
-    drain_ticket *t = ud;
-    if (t->client) {
-        cJSON *a = ok_answer();
-        cJSON_AddNumberToObject(a, "forced", forced);
-        t->client->waiting = NULL;
-        reply(t->client, a);
-        persist(t->client->d);
-    }
-    free(t);
+    ticket *t = ud;
+    cJSON *a = ok_answer();
+    cJSON_AddNumberToObject(a, "forced", forced);
+    persist(t->d);
+    answer_later(t, a);
 }
 
 static cJSON *routes_json(daemon_t *d);
@@ -461,13 +551,19 @@ static cJSON *op_list(daemon_t *d)
     return a;
 }
 
-static int op_create(daemon_t *d, const claw_admin_req *r, claw_err *err)
+static int new_route(daemon_t *d, const claw_admin_req *r, claw_err *err)
 {
-    if (cJSON_GetObjectItem(d->ports, r->route))
-        return claw_fail(err, CLAW_E_CONFLICT, 0, "route \"%s\" exists already", r->route);
-    if (setup_route(d, r->route, r->listen, r->port, r->sticky > 0, err) != 0)
+    return cJSON_GetObjectItem(d->ports, r->route)
+               ? claw_fail(err, CLAW_E_CONFLICT, 0, "route \"%s\" exists already", r->route) : 0;
+}
+
+static int op_create(daemon_t *d, const claw_admin_req *r, const struct sockaddr *addr,
+                     socklen_t len, claw_err *err)
+{
+    if (new_route(d, r, err) != 0 ||
+        setup_route(d, r->route, r->listen, r->port, r->sticky > 0, err) != 0)
         return -1;
-    if (add_backend(d, r->route, r->container, 100, err) != 0) {
+    if (claw_proxy_backend(d->p, r->route, r->container, addr, len, 100, err) != 0) {
         claw_proxy_route_remove(d->p, r->route, NULL);
         cJSON_DeleteItemFromObject(d->ports, r->route);
         return -1;
@@ -494,8 +590,71 @@ static int known_route(daemon_t *d, const char *route, claw_err *err)
                ? 0 : claw_fail(err, CLAW_E_NOT_FOUND, 0, "no route \"%s\"", route);
 }
 
-/* Carries out one command. NULL: the answer comes later (a drain). */
-static cJSON *execute(daemon_t *d, admin_client *c, const claw_admin_req *r)
+static void done_log(daemon_t *d, const claw_admin_req *r)
+{
+    persist(d);
+    claw_log_printf(d->log, CLAW_LOG_INFO, "admin: %s %s %s done",
+                    r->op == CLAW_ADMIN_SWITCH ? "switch" : "change", r->route, r->container);
+}
+
+/* create, add and switch once the container's address is known. The route is
+ * checked again: another command may have changed it meanwhile. */
+static int with_address(daemon_t *d, const claw_admin_req *r, const struct sockaddr *addr,
+                        socklen_t len, claw_err *err)
+{
+    if (r->op == CLAW_ADMIN_CREATE)
+        return op_create(d, r, addr, len, err);
+    if (known_route(d, r->route, err) != 0)
+        return -1;
+    if (r->op == CLAW_ADMIN_ADD) {
+        /* The first backend of a route serves it; later ones stand by. */
+        int w = r->weight >= 0 ? r->weight : claw_proxy_backend_count(d->p, r->route) ? 0 : 100;
+        return claw_proxy_backend(d->p, r->route, r->container, addr, len, w, err);
+    }
+    if (!claw_proxy_has_backend(d->p, r->route, r->container) &&
+        claw_proxy_backend(d->p, r->route, r->container, addr, len, 0, err) != 0)
+        return -1;
+    return claw_proxy_switch(d->p, r->route, r->container, err);
+}
+
+static void on_address(void *ud, const struct sockaddr *addr, socklen_t len, const claw_err *e)
+{
+    ticket *t = ud;
+    claw_err err = { 0 };
+    if (!addr)
+        err = *e;
+    if (!addr || with_address(t->d, &t->req, addr, len, &err) != 0) {
+        answer_later(t, error_answer(&err));
+        return;
+    }
+    done_log(t->d, &t->req);
+    answer_later(t, ok_answer());
+}
+
+/* Asks where the container answers; the command goes on in on_address. The request
+ * moves into the ticket. */
+static cJSON *ask_address(daemon_t *d, admin_client *c, claw_admin_req *r)
+{
+    claw_err err;
+    ticket *t = calloc(1, sizeof *t);
+    if (!t) {
+        claw_fail(&err, CLAW_E_IO, 0, "out of memory");
+        return error_answer(&err);
+    }
+    int port = r->op == CLAW_ADMIN_CREATE ? r->port : route_port(d, r->route);
+    if (claw_lookup(d->lookups, r->container, port, on_address, t, &err) != 0) {
+        free(t);
+        return error_answer(&err);
+    }
+    *t = (ticket){ .d = d, .client = c, .req = *r };
+    r->weights = r->listen = NULL;
+    c->waiting = t;
+    return NULL;
+}
+
+/* Carries out one command. NULL: the answer comes later (a drain, or a command that
+ * waits for a container's address). */
+static cJSON *execute(daemon_t *d, admin_client *c, claw_admin_req *r)
 {
     claw_err err = { 0 };
     int rc = 0;
@@ -508,7 +667,8 @@ static cJSON *execute(daemon_t *d, admin_client *c, const claw_admin_req *r)
         return a;
     }
     case CLAW_ADMIN_CREATE:
-        rc = op_create(d, r, &err);
+        if ((rc = new_route(d, r, &err)) == 0)
+            return ask_address(d, c, r);
         break;
     case CLAW_ADMIN_DELETE:
         rc = claw_proxy_route_remove(d->p, r->route, &err);
@@ -516,12 +676,8 @@ static cJSON *execute(daemon_t *d, admin_client *c, const claw_admin_req *r)
             cJSON_DeleteItemFromObject(d->ports, r->route);
         break;
     case CLAW_ADMIN_ADD:
-        rc = known_route(d, r->route, &err);
-        if (rc == 0) {
-            /* The first backend of a route serves it; later ones stand by. */
-            int w = r->weight >= 0 ? r->weight : claw_proxy_backend_count(d->p, r->route) ? 0 : 100;
-            rc = add_backend(d, r->route, r->container, w, &err);
-        }
+        if ((rc = known_route(d, r->route, &err)) == 0)
+            return ask_address(d, c, r); /* also a known backend's: its IP may be new */
         break;
     case CLAW_ADMIN_WEIGHT:
         rc = op_weight(d, r, &err);
@@ -529,16 +685,17 @@ static cJSON *execute(daemon_t *d, admin_client *c, const claw_admin_req *r)
     case CLAW_ADMIN_SWITCH:
         rc = known_route(d, r->route, &err);
         if (rc == 0 && !claw_proxy_has_backend(d->p, r->route, r->container))
-            rc = add_backend(d, r->route, r->container, 0, &err);
+            return ask_address(d, c, r);
         if (rc == 0)
             rc = claw_proxy_switch(d->p, r->route, r->container, &err);
         break;
     case CLAW_ADMIN_DRAIN: {
-        drain_ticket *t = calloc(1, sizeof *t);
+        ticket *t = calloc(1, sizeof *t);
         if (!t) {
             claw_fail(&err, CLAW_E_IO, 0, "out of memory");
             return error_answer(&err);
         }
+        t->d = d;
         t->client = c;
         rc = claw_proxy_drain(d->p, r->route, r->container,
                               r->timeout >= 0 ? r->timeout : d->cfg.drain_timeout, on_drained, t, &err);
@@ -559,9 +716,7 @@ static cJSON *execute(daemon_t *d, admin_client *c, const claw_admin_req *r)
     }
     if (rc != 0)
         return error_answer(&err);
-    persist(d);
-    claw_log_printf(d->log, CLAW_LOG_INFO, "admin: %s %s %s done",
-                    r->op == CLAW_ADMIN_SWITCH ? "switch" : "change", r->route, r->container);
+    done_log(d, r);
     return ok_answer();
 }
 
@@ -580,6 +735,18 @@ static void on_client(claw_watch *w, unsigned events)
     }
     (void)events;
     claw_buf_add(&c->in, buf, (size_t)n);
+    serve_lines(d, c);
+    if (c->in.len > CLAW_ADMIN_MAX_LINE) {
+        claw_err err;
+        claw_fail(&err, CLAW_E_INVALID, 0, "admin: command longer than %d bytes", CLAW_ADMIN_MAX_LINE);
+        reply(c, error_answer(&err));
+        client_close(d, c);
+    }
+}
+
+/* The complete lines read so far, one command each, until one waits for its answer. */
+static void serve_lines(daemon_t *d, admin_client *c)
+{
     char *nl;
     while (!c->waiting && c->in.data && (nl = memchr(c->in.data, '\n', c->in.len))) {
         claw_admin_req r;
@@ -594,12 +761,6 @@ static void on_client(claw_watch *w, unsigned events)
         claw_buf_drop(&c->in, (size_t)(nl - c->in.data) + 1);
         if (answer)
             reply(c, answer);
-    }
-    if (c->in.len > CLAW_ADMIN_MAX_LINE) {
-        claw_err err;
-        claw_fail(&err, CLAW_E_INVALID, 0, "admin: command longer than %d bytes", CLAW_ADMIN_MAX_LINE);
-        reply(c, error_answer(&err));
-        client_close(d, c);
     }
 }
 
@@ -990,10 +1151,6 @@ static void start_recover(daemon_t *d)
 
 static int open_runs(daemon_t *d, const cJSON *state, const char *docker_host, claw_err *err)
 {
-    ssize_t n = readlink("/proc/self/exe", d->exe, sizeof d->exe - 1);
-    if (n <= 0)
-        return claw_fail_errno(err, errno, "cannot find this program (/proc/self/exe)");
-    d->exe[n] = 0;
     char dir[4000], journal[4100];
     snprintf(journal, sizeof journal, "%s/runs.jsonl", claw_state_dir(dir, sizeof dir));
     claw_runs_opts o = { .loop = d->p, .log = d->log, .metrics = &d->metrics, .exe = d->exe,
@@ -1035,12 +1192,10 @@ static void raise_fd_limit(daemon_t *d)
 static int start(daemon_t *d, const char *docker_host, claw_err *err)
 {
     raise_fd_limit(d);
-    if (claw_cancel_init(&d->cancel) != 0)
-        return claw_fail_errno(err, errno, "pipe");
-    if (!(d->docker = claw_docker_new(docker_host, &d->cancel, err)))
-        return -1;
     if (!(d->p = claw_proxy_new(d->log, d->cfg.idle_timeout)))
         return claw_fail_errno(err, errno, "epoll_create1");
+    if (!(d->lookups = claw_lookups_new(d->p, d->exe, docker_host)))
+        return claw_fail(err, CLAW_E_IO, 0, "out of memory");
     d->ports = cJSON_CreateObject();
     if (open_signals(d, err) != 0 || open_admin(d, err) != 0)
         return -1;
@@ -1061,6 +1216,8 @@ static void finish(daemon_t *d)
 {
     claw_runs_free(d->runs); /* what still runs is killed: the daemon's end is theirs */
     d->runs = NULL;
+    claw_lookups_free(d->lookups); /* their clients hear so before they are closed */
+    d->lookups = NULL;
     claw_httpd_free(d->httpd);
     while (d->clients)
         client_close(d, d->clients);
@@ -1071,8 +1228,6 @@ static void finish(daemon_t *d)
     if (d->sig_fd > 0)
         close(d->sig_fd);
     claw_proxy_free(d->p);
-    claw_docker_free(d->docker);
-    claw_cancel_close(&d->cancel);
     cJSON_Delete(d->ports);
     config_free(&d->cfg);
 }
@@ -1103,15 +1258,31 @@ static double sooner(double a, double b)
 static double next_wake(daemon_t *d)
 {
     double wait = sooner(claw_httpd_tick(d->httpd), claw_runs_tick(d->runs));
+    wait = sooner(wait, claw_lookups_tick(d->lookups));
     wait = sooner(wait, sched_tick(d));
     return sooner(wait, d->terminating ? 0.1 : 60);
 }
 
-int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *log,
-                    claw_err *err)
+/* The routes serve (those restored with a saved address did from the start; the
+ * others once their first lookup ended): said once, then the recover starts. */
+static void announce(daemon_t *d)
 {
-    double t0 = claw_clock_monotonic();
-    daemon_t d = { .config_path = config_path, .log = log, .admin_fd = -1, .sig_fd = -1 };
+    d->announced = 1;
+    claw_log_printf(d->log, CLAW_LOG_INFO,
+                    "features: epoll (level-triggered), SO_REUSEPORT, accept4, TCP_NODELAY; "
+                    "bytes copied through one 64 KiB buffer (no splice: for request-sized "
+                    "messages two read/write calls beat four splice calls and a pipe)");
+    claw_log_printf(d->log, CLAW_LOG_INFO, "serving %d route(s) %.1f ms after start; admin socket %s",
+                    d->cfg.nroutes, (claw_clock_monotonic() - d->t0) * 1000, d->cfg.admin);
+    log_api(d);
+    start_recover(d);
+}
+
+int claw_daemon_run(const char *config_path, const char *docker_host, const char *exe,
+                    claw_log *log, claw_err *err)
+{
+    daemon_t d = { .config_path = config_path, .exe = exe, .log = log, .admin_fd = -1,
+                   .sig_fd = -1, .t0 = claw_clock_monotonic() };
     d.metrics.start_time = claw_clock_now();
     d.rng = (uint64_t)(d.metrics.start_time * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     if (load_config(config_path, &d.cfg, err) != 0)
@@ -1128,16 +1299,8 @@ int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *
         d.log = &flog;
     }
     int rc = start(&d, docker_host, err);
-    if (rc == 0) {
-        claw_log_printf(d.log, CLAW_LOG_INFO,
-                        "features: epoll (level-triggered), SO_REUSEPORT, accept4, TCP_NODELAY; "
-                        "bytes copied through one 64 KiB buffer (no splice: for request-sized "
-                        "messages two read/write calls beat four splice calls and a pipe)");
-        claw_log_printf(d.log, CLAW_LOG_INFO, "serving %d route(s) %.1f ms after start; admin socket %s",
-                        d.cfg.nroutes, (claw_clock_monotonic() - t0) * 1000, d.cfg.admin);
-        log_api(&d);
-        start_recover(&d);
-    }
+    if (rc == 0 && d.starting == 0)
+        announce(&d);
     while (rc == 0 && !d.stop) {
         rc = claw_proxy_step(d.p, next_wake(&d), err);
         if (d.terminating && ((claw_proxy_connections(d.p) == 0 && claw_runs_count(d.runs) == 0) ||

@@ -7,10 +7,11 @@
 #include "err.h"
 #include "log.h"
 
-/* Runs in the foreground until SIGTERM or SIGINT (which the caller has blocked, so
- * that the daemon reads them from a signalfd). Returns 0 after a clean stop. */
-int claw_daemon_run(const char *config_path, const char *docker_host, claw_log *log,
-                    claw_err *err);
+/* Runs in the foreground until SIGTERM or SIGINT (which it blocks, to read them
+ * from a signalfd). exe is clawengine, which it starts for policy runs and for
+ * backend addresses (`clawengine route resolve`). Returns 0 after a clean stop. */
+int claw_daemon_run(const char *config_path, const char *docker_host, const char *exe,
+                    claw_log *log, claw_err *err);
 /* Loads and checks the config only (`clawengine daemon --check`). */
 int claw_daemon_check(const char *config_path, claw_err *err);
 

@@ -184,8 +184,11 @@ static int run_daemon(struct cli *c, int argc, char **argv)
     if (!config)
         return usage_error("%s", "daemon: --config FILE is required");
     claw_err err = { 0 };
+    char exe[4096]; /* this program, which the daemon runs for policies and addresses */
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
     int rc = check ? claw_daemon_check(config, &err)
-                   : claw_daemon_run(config, c->host, &c->log, &err);
+                   : claw_daemon_run(config, c->host, exe, &c->log, &err);
     if (rc == 0)
         return CLAW_EXIT_OK;
     fprintf(stderr, "clawengine: %s\n", err.message);

@@ -739,6 +739,19 @@ int claw_proxy_backend(claw_proxy *p, const char *rname, const char *name,
     return 0;
 }
 
+int claw_proxy_backend_address(claw_proxy *p, const char *route_name, const char *name,
+                               const struct sockaddr *addr, socklen_t len, claw_err *err)
+{
+    backend *b = need_backend(p, route_name, name, err);
+    if (!b)
+        return -1;
+    if (b->addrlen == len && memcmp(&b->addr, addr, len) == 0)
+        return 0;
+    memcpy(&b->addr, addr, len); /* open connections keep the address they have */
+    b->addrlen = len;
+    return 1;
+}
+
 int claw_proxy_weight(claw_proxy *p, const char *route_name, const char *name, int weight,
                       claw_err *err)
 {

@@ -47,6 +47,10 @@ void claw_proxy_stop_listening(claw_proxy *p);
 /* Backends, named by the caller (a container name). */
 int claw_proxy_backend(claw_proxy *p, const char *route, const char *name,
                        const struct sockaddr *addr, socklen_t len, int weight, claw_err *err);
+/* A backend's new address (its container got another IP), weight and state kept:
+ * 1 when it changed, 0 when it was the same. */
+int claw_proxy_backend_address(claw_proxy *p, const char *route, const char *name,
+                               const struct sockaddr *addr, socklen_t len, claw_err *err);
 int claw_proxy_weight(claw_proxy *p, const char *route, const char *name, int weight,
                       claw_err *err);
 int claw_proxy_sticky(claw_proxy *p, const char *route, int sticky, claw_err *err);

@@ -4,6 +4,7 @@ local engine = require "claw.engine"
 local fmt = require "claw.fmt"
 local json = require "claw.json"
 local route = require "claw.route"
+local health = require "claw.health"
 
 local usage = [[clawengine route COMMAND [ARGS] [--admin PATH]
 
@@ -16,7 +17,8 @@ Commands:
   switch ROUTE CONTAINER                 every new connection to CONTAINER
   drain ROUTE CONTAINER [--timeout S]    no new connections; wait for the open ones
   remove ROUTE CONTAINER
-  rename ROUTE CONTAINER NEW-NAME        the container was renamed; its connections stay]]
+  rename ROUTE CONTAINER NEW-NAME        the container was renamed; its connections stay
+  resolve CONTAINER PORT                 the address the daemon forwards to (it asks this)]]
 
 local spec = {
   usage = usage,
@@ -101,6 +103,21 @@ elseif cmd == "drain" then
   if result and result > 0 then
     io.stderr:write(string.format("%d connection(s) closed at the deadline\n", result))
   end
+elseif cmd == "resolve" then
+  -- The daemon does not talk to Docker itself (it maps no libcurl, to stay small):
+  -- it runs `clawengine --json route resolve` and reads the one line this prints.
+  need(2, "CONTAINER PORT")
+  local port = tonumber(words[2])
+  if not port or port ~= math.floor(port) or port < 1 or port > 65535 then
+    args.fail(spec, "route resolve: %q is not a port number", words[2])
+  end
+  result, err = health.url("{host}:{port}", words[1], { port = port })
+  if engine.json then
+    io.write(json.encode(result and { ok = true, address = result }
+      or { ok = false, code = err.code, error = err.message }), "\n")
+    return result and 0 or (err.code == "unreachable" and 4 or 1)
+  end
+  if result then print(result) end
 elseif cmd == nil then
   args.fail(spec, "route: no command given")
 else
