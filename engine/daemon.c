@@ -908,7 +908,7 @@ static void api_metrics(void *ud, claw_buf *out)
                                             .running = claw_runs_running(d->runs, s->name) != 0 };
     }
     cJSON *routes = claw_proxy_list(d->p);
-    claw_metrics_render(out, &d->metrics, routes, sched, d->cfg.nsched, claw_runs_count(d->runs));
+    claw_metrics_render(out, &d->metrics, routes, sched, d->cfg.nsched, claw_runs_count(d->runs, 1));
     cJSON_Delete(routes);
     free(sched);
 }
@@ -1049,7 +1049,18 @@ static void reload_api(daemon_t *d, config *fresh)
     }
     claw_httpd *moved = NULL;
     claw_err err;
-    if (a->enabled && open_httpd(d, a, &moved, &err) != 0) {
+    if (a->enabled && open_httpd(d, a, &moved, &err) != 0 && d->httpd) {
+        /* An address kept across the reload is still held by the old listeners:
+         * close them, and try once more. */
+        claw_httpd_free(d->httpd);
+        d->httpd = NULL;
+        if (open_httpd(d, a, &moved, &err) != 0) {
+            claw_err back;
+            if (open_httpd(d, &d->cfg.api, &d->httpd, &back) != 0)
+                claw_log_printf(d->log, CLAW_LOG_ERROR, "reload: the API is off: %s", back.message);
+        }
+    }
+    if (a->enabled && !moved) {
         claw_log_printf(d->log, CLAW_LOG_ERROR, "reload: the API stays where it was: %s", err.message);
         cJSON_Delete(a->listen);
         a->listen = cJSON_Duplicate(d->cfg.api.listen, 1);
@@ -1111,9 +1122,9 @@ static void on_signal_fd(claw_watch *w, unsigned events)
             claw_log_printf(d->log, CLAW_LOG_INFO, "stopping on %s from pid %u: %d connection(s) to finish",
                             si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", si.ssi_pid,
                             claw_proxy_connections(d->p));
-            if (claw_runs_count(d->runs))
+            if (claw_runs_count(d->runs, 0))
                 claw_log_printf(d->log, CLAW_LOG_INFO, "stopping: %d run(s) to end",
-                                claw_runs_count(d->runs));
+                                claw_runs_count(d->runs, 0));
         } else {
             d->stop = 1; /* a second signal: stop now */
         }
@@ -1169,7 +1180,7 @@ static FILE *open_log(daemon_t *d, claw_err *err)
 {
     if (!d->cfg.log[0])
         return NULL;
-    FILE *f = fopen(d->cfg.log, "a");
+    FILE *f = fopen(d->cfg.log, "ae"); /* not the policies' runs' descriptor */
     if (!f)
         claw_fail_errno(err, errno, "cannot open the log file %s", d->cfg.log);
     return f;
@@ -1303,7 +1314,7 @@ int claw_daemon_run(const char *config_path, const char *docker_host, const char
         announce(&d);
     while (rc == 0 && !d.stop) {
         rc = claw_proxy_step(d.p, next_wake(&d), err);
-        if (d.terminating && ((claw_proxy_connections(d.p) == 0 && claw_runs_count(d.runs) == 0) ||
+        if (d.terminating && ((claw_proxy_connections(d.p) == 0 && claw_runs_count(d.runs, 0) == 0) ||
                               claw_clock_monotonic() >= d.term_deadline))
             d.stop = 1;
     }

@@ -378,9 +378,14 @@ unsigned long claw_runs_running(const claw_runs *r, const char *name)
     return 0;
 }
 
-int claw_runs_count(const claw_runs *r)
+int claw_runs_count(const claw_runs *r, int recorded_only)
 {
-    return r->nruns;
+    if (!recorded_only)
+        return r->nruns;
+    int n = 0;
+    for (const run *u = r->runs; u; u = u->next)
+        n += u->record;
+    return n;
 }
 
 double claw_runs_tick(claw_runs *r)

@@ -59,7 +59,9 @@ void claw_runs_free(claw_runs *r);
 int claw_runs_start(claw_runs *r, const claw_run_spec *s, unsigned long *id, claw_err *err);
 /* The id of the running run of that name, else 0. */
 unsigned long claw_runs_running(const claw_runs *r, const char *name);
-int claw_runs_count(const claw_runs *r);
+/* Runs going on: all of them (the recover at start too), or only the recorded ones
+ * (the API's and the schedules'). */
+int claw_runs_count(const claw_runs *r, int recorded_only);
 
 /* Timeouts; returns the seconds until the next is due (< 0: none). */
 double claw_runs_tick(claw_runs *r);

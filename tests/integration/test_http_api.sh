@@ -33,13 +33,14 @@ if has('upd.exit1') then os.exit(1) end
 if has('upd.error') then error('boom') end" >/dev/null
 policy slow.lua "print('slow run') require('claw.time').sleep(2.5) print('slow run done')" >/dev/null
 
-write_config() { # $1: extra YAML appended
+write_config() { # $1: extra YAML appended; $API_LISTEN: the API's addresses
+  local listen=${API_LISTEN:-"[ \"127.0.0.1:$PORT\", \"[::1]:$PORT\" ]"}
   cat >"$T/daemon.yml" <<YML
 admin: $T/admin.sock
 state: $T/state/routes.json
 drain_timeout: 5
 api:
-  listen: [ "127.0.0.1:$PORT", "[::1]:$PORT" ]
+  listen: $listen
   token_file: $T/token
   healthz: true
   request_timeout: 1
@@ -283,6 +284,20 @@ promtool check metrics <"$T/metrics" >"$T/promtool" 2>&1 || fail "promtool: $(ca
 [ "$(metric 'clawengine_update_runs_running')" = 0 ] || fail "running"
 grep -qx '# TYPE clawengine_route_connections_active gauge' "$T/metrics" || fail "no route gauge"
 grep -qx 'Content-Type: text/plain; version=0.0.4; charset=utf-8' < <(curl -s -D - -o /dev/null -H "$AUTH" "$BASE/metrics" | tr -d '\r') || fail "content type"
+done_check
+
+check "a reload that keeps one of the API's addresses and drops the other"
+API_LISTEN="[ \"127.0.0.1:$PORT\" ]" write_config
+kill -HUP "$dpid"
+sleep 0.3
+req -H "$AUTH" "$BASE/v1/status"
+expect_code 200
+curl -s -o /dev/null "http://[::1]:$PORT/healthz" && fail "still listening on [::1]:$PORT"
+grep -q "reload: the API stays where it was" "$T/daemon.log" && fail "the reload was refused: $(grep 'reload: the API' "$T/daemon.log")"
+write_config
+kill -HUP "$dpid"
+sleep 0.3
+curl -s -o /dev/null "http://[::1]:$PORT/healthz" || fail "not listening on [::1]:$PORT again"
 done_check
 
 check "a missing policy file: 500 and a log line; the daemon goes on"
