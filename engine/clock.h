@@ -7,7 +7,10 @@ double claw_clock_monotonic(void); /* for durations and deadlines */
 
 /* Time zones: an Area/City name of the system's zoneinfo (TZDIR, else
  * /usr/share/zoneinfo). The C library reads local time through TZ, so a zone is
- * entered by switching TZ and left by putting it back (the engine is single-threaded). */
+ * entered by switching the process's TZ and left by putting it back: the one piece of
+ * process-wide state the engine changes outside main.c, safe because the engine runs
+ * one thread. Never call these while another thread may read the environment (a
+ * libcurl transfer in progress: its resolver thread). */
 typedef struct claw_zone_switch {
     int active, had;
     char saved[256];

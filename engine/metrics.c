@@ -15,22 +15,26 @@ static int index_of(const char *const *names, int n, const char *s)
     return -1;
 }
 
+int claw_metrics_outcome(const char *kind, const char *outcome)
+{
+    if (kind && strcmp(kind, "update") == 0)
+        return index_of(update_outcomes, CLAW_UPDATE_OUTCOMES, outcome);
+    if (kind && strcmp(kind, "check") == 0)
+        return index_of(check_outcomes, CLAW_CHECK_OUTCOMES, outcome);
+    return -1;
+}
+
 int claw_metrics_report(claw_metrics *m, const cJSON *rec)
 {
     const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "kind"));
     const char *outcome = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "outcome"));
-    int i = -1;
-    if (kind && strcmp(kind, "update") == 0 &&
-        (i = index_of(update_outcomes, CLAW_UPDATE_OUTCOMES, outcome)) >= 0)
-        m->updates[i]++;
-    else if (kind && strcmp(kind, "check") == 0 &&
-             (i = index_of(check_outcomes, CLAW_CHECK_OUTCOMES, outcome)) >= 0)
-        m->checks[i]++;
-    else
-        i = -1;
-    if (i < 0)
+    int i = claw_metrics_outcome(kind, outcome);
+    if (i < 0) {
         m->reports_invalid++;
-    return i < 0 ? -1 : 0;
+        return -1;
+    }
+    (strcmp(kind, "update") == 0 ? m->updates : m->checks)[i]++;
+    return 0;
 }
 
 void claw_metrics_label(claw_buf *out, const char *v)

@@ -33,6 +33,9 @@ typedef struct claw_metrics_schedule {
 /* Counts one engine.report record ({"kind","target","outcome"}); -1 when it is not
  * one the daemon knows (then it counts in reports_invalid). */
 int claw_metrics_report(claw_metrics *m, const cJSON *record);
+/* The index of a report's outcome among those of its kind ("update": succeeded,
+ * failed, rolled_back; "check": up_to_date, update_available, failed), else -1. */
+int claw_metrics_outcome(const char *kind, const char *outcome);
 
 /* The exposition: m, the routes of claw_proxy_list(), the schedules. */
 void claw_metrics_render(claw_buf *out, const claw_metrics *m, const cJSON *routes,

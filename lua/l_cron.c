@@ -75,18 +75,7 @@ static int l_parse(lua_State *L)
     u->c = c;
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
-    if (luaL_newmetatable(L, CRON_MT)) {
-        static const luaL_Reg methods[] = {
-            { "next", cron_next }, { "zone", cron_zone }, { NULL, NULL },
-        };
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, cron_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, cron_tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
-    lua_setmetatable(L, -2);
+    luaL_setmetatable(L, CRON_MT);
     return 1;
 }
 
@@ -110,8 +99,23 @@ static const luaL_Reg funcs[] = {
     { NULL, NULL },
 };
 
+static const luaL_Reg methods[] = {
+    { "next", cron_next },
+    { "zone", cron_zone },
+    { NULL, NULL },
+};
+
 int luaopen_claw_cron(lua_State *L)
 {
+    if (luaL_newmetatable(L, CRON_MT)) {
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, cron_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, cron_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
     luaL_newlib(L, funcs);
     return 1;
 }

@@ -124,14 +124,8 @@ end
 
 -- The canary's and the baseline's backends on the route, with their counters.
 local function counters(u, s)
-  local routes, err = route.list { admin = s.admin }
-  if not routes then return nil, err end
-  local found = {}
-  for _, r in ipairs(routes) do
-    if r.name == u.route then
-      for _, b in ipairs(r.backends) do found[b.container] = b end
-    end
-  end
+  local found, err = R.backends(u.route, s)
+  if not found then return nil, err end
   for _, name in ipairs { u.new_name, u.name } do
     if not found[name] then return R.fail("not_found", "route %s has no backend %s", u.route, name) end
   end

@@ -14,6 +14,7 @@
 local args = require "claw.args"
 local docker = require "claw.docker"
 local engine = require "claw.engine"
+local image = require "claw.image"
 local json = require "claw.json"
 local notices = require "claw.notices"
 local registry = require "claw.registry"
@@ -82,7 +83,7 @@ for _, c in ipairs(list) do
   local name, ref, img = c.Name:gsub("^/", ""), c.Config.Image, images[c.Image]
   local labels = img.Config and img.Config.Labels or {}
   local entry = { name = name, image = ref, current = { tag = templates.tag_of(ref),
-    digest = (img.RepoDigests or {})[1] and img.RepoDigests[1]:match("@(.+)$") or json.null,
+    digest = image.digest(img, ref) or json.null,
     version = labels["org.opencontainers.image.version"] } }
   local r = index[ref] and remote[index[ref]]
   if not r then
@@ -95,7 +96,7 @@ for _, c in ipairs(list) do
     entry.status = "not checked"
     entry.reason = "the image was built here, not pulled: nothing to compare"
   elseif opts.tags ~= "same" then
-    local tags, err = registry.tags(ref:gsub("@.*$", ""):gsub(":[%w_.%-]+$", ""),
+    local tags, err = registry.tags(image.repository(ref),
       { insecure = #opts.insecure > 0 and opts.insecure or nil })
     local best = tags and registry.newer(entry.current.tag, tags, { policy = opts.tags,
       level = opts.level, include = opts.include, exclude = opts.exclude })

@@ -3,12 +3,22 @@ local docker = require "claw.docker"
 
 local image = {}
 
+--- The repository of a reference: "openclaw/gateway" out of
+-- "openclaw/gateway:2026.9.6" or "openclaw/gateway@sha256:..."; a registry's port
+-- stays ("localhost:5000/app:v1" -> "localhost:5000/app").
+function image.repository(ref)
+  local repo = ref:gsub("@.*$", "")
+  local last = repo:match("[^/]+$")
+  if last:find(":") then repo = repo:sub(1, #repo - #last) .. last:gsub(":.*$", "") end
+  return repo
+end
+
 --- The digest a registry knows an image by (sha256:...): its RepoDigest for the
 -- repository of `ref` when it has one, else its first; nil for an image built here
 -- and never pushed or pulled. `img` is docker.image's result, or an image ID.
 function image.digest(img, ref)
   if type(img) == "string" then img = docker.image(img) end
-  local repo = ref and ref:gsub("@.*$", ""):gsub(":[^:/]*$", "")
+  local repo = ref and image.repository(ref)
   local found
   for _, d in ipairs(img and img.RepoDigests or {}) do
     if not found or (repo and d:sub(1, #repo + 1) == repo .. "@") then found = d:match("@(.+)$") end

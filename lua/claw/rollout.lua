@@ -37,13 +37,8 @@ local function fail(code, fmt, ...)
 end
 R.fail = fail
 
---- "openclaw/gateway" out of "openclaw/gateway:2026.9.6" or "...@sha256:...".
-function R.repository(ref)
-  local repo = ref:gsub("@.*$", "")
-  local last = repo:match("[^/]+$")
-  if last:find(":") then repo = repo:sub(1, #repo - #last) .. last:gsub(":.*$", "") end
-  return repo
-end
+--- The repository of a reference (claw.image.repository).
+R.repository = image.repository
 
 --- Journal: a new file for this attempt, and a writer for its steps.
 function R.journal_open(u)
@@ -83,16 +78,31 @@ function R.step(u, name, fields)
   return ok, err
 end
 
---- Connection failures and resets the route saw to a backend (nil without a route).
-function R.route_failures(rname, backend, opts)
-  local routes = rname and route.list { admin = opts.admin }
-  for _, r in ipairs(routes or {}) do
+--- The backends of route `rname` by container name, with their counters, from one
+-- listing (so that counters compared with each other are of the same moment).
+function R.backends(rname, opts)
+  local routes, err = route.list { admin = opts.admin }
+  if not routes then return nil, err end
+  local found = {}
+  for _, r in ipairs(routes) do
     if r.name == rname then
-      for _, b in ipairs(r.backends) do
-        if b.container == backend then return b.connect_failures + b.resets end
-      end
+      for _, b in ipairs(r.backends) do found[b.container] = b end
     end
   end
+  return found
+end
+
+--- The backend `container` of route `rname`, with its counters (nil when absent).
+function R.backend(rname, container, opts)
+  local found, err = R.backends(rname, opts)
+  if not found then return nil, err end
+  return found[container]
+end
+
+--- Connection failures and resets the route saw to a backend (nil without a route).
+function R.route_failures(rname, backend, opts)
+  local b = rname and R.backend(rname, backend, opts)
+  return b and (b.connect_failures + b.resets) or nil
 end
 
 function R.finish(u, outcome, fields)
@@ -128,14 +138,7 @@ end
 
 --- Has route `rname` a backend named `backend`?
 function R.route_has(rname, backend, opts)
-  for _, r in ipairs(route.list { admin = opts.admin } or {}) do
-    if r.name == rname then
-      for _, b in ipairs(r.backends) do
-        if b.container == backend then return true end
-      end
-    end
-  end
-  return false
+  return R.backend(rname, backend, opts) ~= nil
 end
 
 --- The route of the daemon that serves container `name`, if a daemon runs.
@@ -232,19 +235,6 @@ function R.health_gate(id, opts)
     end
   end
   return true
-end
-
---- The backend `container` of route `rname`, with its counters (nil when absent).
-function R.backend(rname, container, opts)
-  local routes, err = route.list { admin = opts.admin }
-  if not routes then return nil, err end
-  for _, r in ipairs(routes) do
-    if r.name == rname then
-      for _, b in ipairs(r.backends) do
-        if b.container == container then return b end
-      end
-    end
-  end
 end
 
 --- One look at the new container: it must run, not be unhealthy, and pass the
