@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +29,6 @@ struct opts {
     const char *exe; /* clawengine, which the daemon starts for runs and addresses */
 };
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "clawengine: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'clawengine --help'.\n");
-    va_end(ap);
-    return CLAW_EXIT_USAGE;
-}
-
 static int global_options(int argc, char **argv, struct opts *o)
 {
     static const struct option longs[] = {
@@ -60,10 +48,10 @@ static int global_options(int argc, char **argv, struct opts *o)
         else if (ch == 'l' && claw_log_level_parse(optarg) >= 0)
             o->log.level = (claw_level)claw_log_level_parse(optarg);
         else if (ch != 'n')
-            return usage_error("unknown option %s", argv[optind - 1]);
+            return claw_usage_error("unknown option %s", argv[optind - 1]);
     }
     if (!o->exe || !*o->exe || optind >= argc || strcmp(argv[optind], "daemon") != 0)
-        return usage_error("%s", "clawengine-daemon is started by `clawengine daemon`");
+        return claw_usage_error("%s", "clawengine-daemon is started by `clawengine daemon`");
     return 0;
 }
 
@@ -91,10 +79,10 @@ static int run_daemon(struct opts *o, int argc, char **argv)
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return fputs(daemon_usage, stdout), CLAW_EXIT_OK;
         else
-            return usage_error("daemon: unknown argument \"%s\"", argv[i]);
+            return claw_usage_error("daemon: unknown argument \"%s\"", argv[i]);
     }
     if (!config)
-        return usage_error("%s", "daemon: --config FILE is required");
+        return claw_usage_error("%s", "daemon: --config FILE is required");
     claw_err err = { 0 };
     int rc = check ? claw_daemon_check(config, &err)
                    : claw_daemon_run(config, o->host, o->exe, &o->log, &err);

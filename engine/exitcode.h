@@ -1,5 +1,6 @@
-/* Exit codes of clawengine and clawengine-daemon (docs/cli.md). Here rather than in
- * lua/runtime.h because the daemon program includes nothing of Lua. */
+/* Exit codes of clawengine and clawengine-daemon (docs/cli.md), and the usage error
+ * both print. Here rather than in lua/runtime.h because the daemon program includes
+ * nothing of Lua. */
 #ifndef CLAW_EXITCODE_H
 #define CLAW_EXITCODE_H
 
@@ -14,5 +15,8 @@ enum {
     CLAW_EXIT_NO_DAEMON = 127,
     CLAW_EXIT_INTERRUPTED = 130,
 };
+
+/* "clawengine: MESSAGE" and the pointer to --help on stderr; returns CLAW_EXIT_USAGE. */
+int claw_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,18 +51,8 @@ static const char usage_text[] =
     "  -V, --version          show the versions of clawengine and its libraries\n"
     "\n"
     "Exit codes: 0 success, 1 the policy reported failure, 2 usage error,\n"
-    "3 policy error, 4 Docker unreachable, 130 interrupted. See docs/cli.md.\n";
-
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "clawengine: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'clawengine --help'.\n");
-    va_end(ap);
-    return CLAW_EXIT_USAGE;
-}
+    "3 policy error, 4 Docker unreachable, 127 no daemon program (`daemon`),\n"
+    "130 interrupted. See docs/cli.md.\n";
 
 static void print_version(void)
 {
@@ -99,14 +88,15 @@ static int parse_options(int argc, char **argv, struct cli *c)
         case 'l': {
             int lv = claw_log_level_parse(optarg);
             if (lv < 0)
-                return usage_error("invalid --log-level \"%s\" (debug, info, warn, error)", optarg);
+                return claw_usage_error("invalid --log-level \"%s\" (debug, info, warn, error)",
+                                        optarg);
             c->log.level = (claw_level)lv;
             break;
         }
         case 'h': fputs(usage_text, stdout); return -1;
         case 'V': print_version(); return -1;
         default:
-            return usage_error("unknown option %s", argv[optind - 1]);
+            return claw_usage_error("unknown option %s", argv[optind - 1]);
         }
     }
     return 0;
@@ -204,13 +194,13 @@ int main(int argc, char **argv)
 
     int rc = parse_options(argc, argv, &c);
     if (rc == 0 && optind >= argc)
-        rc = usage_error("%s", "no command given");
+        rc = claw_usage_error("%s", "no command given");
     else if (rc == 0 && strcmp(argv[optind], "daemon") == 0)
         rc = exec_daemon(argc, argv);
     else if (rc == 0 && is_builtin(argv[optind]))
         rc = run_policy(&c, argv[optind], argc - optind - 1, argv + optind + 1);
     else if (rc == 0 && strcmp(argv[optind], "run") != 0)
-        rc = usage_error("unknown command \"%s\"", argv[optind]);
+        rc = claw_usage_error("unknown command \"%s\"", argv[optind]);
     else if (rc == 0) {
         int first = optind + 1;
         optind = 0; /* restart getopt on the words after "run" */
@@ -218,7 +208,8 @@ int main(int argc, char **argv)
         rc = parse_options(argc - first + 1, argv + first - 1, &c);
         int at = first - 1 + optind;
         if (rc == 0 && at >= argc)
-            rc = usage_error("%s", "run: no policy given (e.g. clawengine run policies/status.lua)");
+            rc = claw_usage_error("%s", "run: no policy given "
+                                        "(e.g. clawengine run policies/status.lua)");
         if (rc == 0 && !c.dry_run) {
             /* Updates a crash or a kill left halfway are finished or undone first. */
             char *rargv[] = { "recover", "--quiet", NULL };
