@@ -48,6 +48,7 @@ CLK_TCK=$(getconf CLK_TCK)
 TARGETS=()              # names of the targets that are up
 declare -A URL=()       # target -> URL wrk hits
 declare -A PID=()       # target -> PID of the proxy process measured
+declare -A EXE=()       # target -> the binary that process runs (/proc/PID/exe)
 declare -A RSS_FRESH=() # target -> "VmRSS RssAnon" kB right after start
 declare -A GONE_WHY=()  # target -> how its process ended, when it did
 
@@ -181,6 +182,9 @@ find_docker_proxy() {
 
 add_target() { # NAME URL PID
   TARGETS+=("$1"); URL[$1]=$2; PID[$1]=${3:-}
+  # `clawengine daemon` execs clawengine-daemon in the same process: the PID is
+  # the daemon's, and this says which binary it runs by the time it answers.
+  [[ -n ${3:-} ]] && EXE[$1]=$(readlink "/proc/$3/exe" 2>/dev/null || echo '?')
   [[ -n ${3:-} ]] && RSS_FRESH[$1]=$(rss_kb "$3")
   return 0
 }
@@ -521,6 +525,8 @@ run_resources() {
   if [[ -n ${NGINX_MASTER:-} ]]; then
     echo "(nginx master, not counted above: $(mb "$(rss_kb "$NGINX_MASTER")") MB)"
   fi
+  [[ -n ${EXE[clawengine]:-} ]] &&
+    echo "clawengine: the daemon's process, pid ${PID[clawengine]}, running ${EXE[clawengine]}"
   echo "RSS in MB as VmRSS/RssAnon (RssAnon: the process's own memory, without shared-library pages);"
   echo "RSS fresh: after start, before any load; RSS idle: after the throughput runs;"
   echo "CPU: user+system seconds over ${IDLE_SECONDS}s with no connections / with the connections held idle"
@@ -585,7 +591,8 @@ print_header() {
     "nginx $(nginx -v 2>&1 | sed 's|.*/||'), haproxy $(haproxy -v 2>/dev/null | awk 'NR == 1 {print $3}')"
   local t
   for t in "${TARGETS[@]}"; do
-    printf '  %-12s %-28s pid %s\n' "$t" "${URL[$t]}" "${PID[$t]:--}"
+    printf '  %-12s %-28s pid %s%s\n' "$t" "${URL[$t]}" "${PID[$t]:--}" \
+      "${EXE[$t]:+ (${EXE[$t]})}"
   done
 }
 

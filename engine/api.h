@@ -55,8 +55,10 @@ typedef struct claw_api {
 /* A claw_http_handler; ud is a claw_api. */
 void claw_api_handle(void *ud, const claw_http_request *req, const char *peer, claw_http_reply *resp);
 
-/* 1 when the token matches, compared in time that does not depend on where they
- * differ, nor on their lengths. */
+/* 1 when got (got_len bytes, not NUL-terminated) is the token want, which is not
+ * empty. Constant time: how long it takes depends on the longer of the two lengths
+ * only, never on the bytes nor on where they differ. An attacker who sends short
+ * tokens may so learn the right one's length, which is no help against its value. */
 int claw_api_token_ok(const char *want, const char *got, size_t got_len);
 
 #endif

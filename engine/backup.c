@@ -18,27 +18,11 @@
 #include "atomic.h"
 #include "buf.h"
 
-#define PATHSZ 4096
+#define PATHSZ CLAW_PATHSZ
 #define IDSZ 40
 #define DEFAULT_KEEP 10
 
 /* ---- paths ---------------------------------------------------------------------- */
-
-static int fmt_path(char out[PATHSZ], claw_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Formats a path into out; a path that does not fit is the caller's error, reported
- * rather than truncated, because a truncated path names another file. */
-static int fmt_path(char out[PATHSZ], claw_err *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, PATHSZ, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATHSZ)
-        return claw_fail(err, CLAW_E_INVALID, 0, "path too long: %.200s...", out);
-    return 0;
-}
 
 /* Removes "." and ".." components and repeated slashes from the absolute path raw
  * (modified) into out, which must be at least as large as raw. */
@@ -82,31 +66,9 @@ static int absolute(const char *path, char out[PATHSZ], claw_err *err)
     if (strlen(raw) >= sizeof raw - 1)
         return claw_fail(err, CLAW_E_INVALID, 0, "path too long: %.200s...", path);
     normalise(raw, norm);
-    return fmt_path(out, err, "%s", norm);
+    return claw_path_fmt(out, err, "%s", norm);
 }
 
-/* Creates dir and its missing parents with mode 0700 (the copies may hold secrets). */
-int claw_make_dirs(const char *dir, claw_err *err)
-{
-    char buf[PATHSZ];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *s = buf + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        struct stat st;
-        /* an existing parent may answer EACCES or EROFS rather than EEXIST */
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-            int e = errno;
-            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-                return claw_fail_errno(err, e, "cannot create %s", buf);
-        }
-        if (c == '\0')
-            return 0;
-        *s = c;
-    }
-}
 
 /* ---- sha256 --------------------------------------------------------------------- */
 
@@ -130,130 +92,10 @@ static int sha256_buf(const void *data, size_t len, char hex[65], claw_err *err)
     return 0;
 }
 
-/* ---- atomic files --------------------------------------------------------------- */
-
-/* A file being written under a temporary name beside its target. Owned by the
- * function that declares it; af_abort is safe to call at any point, even twice. */
-typedef struct atomic_file {
-    char target[PATHSZ];
-    char tmp[PATHSZ];
-    int fd;   /* -1 once closed */
-    int live; /* the temporary file exists on disk */
-} atomic_file;
-
-static void af_init(atomic_file *f)
-{
-    f->target[0] = f->tmp[0] = '\0';
-    f->fd = -1;
-    f->live = 0;
-}
-
-static int af_open(atomic_file *f, const char *target, claw_err *err)
-{
-    af_init(f);
-    if (fmt_path(f->target, err, "%s", target) != 0)
-        return -1;
-    const char *slash = strrchr(target, '/');
-    int dirlen = (int)(slash - target);
-    if (fmt_path(f->tmp, err, "%.*s/.%s.XXXXXX", dirlen, target, slash + 1) != 0)
-        return -1;
-    f->fd = mkstemp(f->tmp);
-    if (f->fd < 0)
-        return claw_fail_errno(err, errno, "cannot write %s", target);
-    f->live = 1;
-    return 0;
-}
-
-static int write_all(int fd, const char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int af_write(atomic_file *f, const char *buf, size_t n, claw_err *err)
-{
-    if (write_all(f->fd, buf, n) != 0)
-        return claw_fail_errno(err, errno, "cannot write %s", f->target);
-    return 0;
-}
-
-/* Gives the temporary file like's mode (and owner, as root: only root can give a file
- * away), then makes its content durable and closes it. like may be NULL (0600). */
-static int af_finish(atomic_file *f, const struct stat *like, claw_err *err)
-{
-    int rc = 0;
-    if (like && geteuid() == 0 && fchown(f->fd, like->st_uid, like->st_gid) != 0)
-        rc = -1;
-    /* after fchown, which may clear the set-id bits */
-    if (rc == 0 && like && fchmod(f->fd, like->st_mode & 07777) != 0)
-        rc = -1;
-    if (rc == 0 && fsync(f->fd) != 0)
-        rc = -1;
-    int e = errno;
-    if (close(f->fd) != 0 && rc == 0) {
-        rc = -1;
-        e = errno;
-    }
-    f->fd = -1;
-    return rc ? claw_fail_errno(err, e, "cannot write %s", f->target) : 0;
-}
-
-/* fsync of the directory makes a rename or an unlink in it durable. */
-static int sync_dir_of(const char *file, claw_err *err)
-{
-    char dir[PATHSZ];
-    const char *slash = strrchr(file, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash == file ? 1 : (int)(slash - file), file);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return claw_fail_errno(err, errno, "cannot sync %s", dir);
-    int rc = fsync(fd) != 0 && errno != EINVAL ? -1 : 0; /* EINVAL: fs without dir sync */
-    int e = errno;
-    close(fd);
-    return rc ? claw_fail_errno(err, e, "cannot sync %s", dir) : 0;
-}
-
-static int af_publish(atomic_file *f, claw_err *err)
-{
-    if (rename(f->tmp, f->target) != 0)
-        return claw_fail_errno(err, errno, "cannot write %s", f->target);
-    f->live = 0;
-    return sync_dir_of(f->target, err);
-}
-
-static void af_abort(atomic_file *f)
-{
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
-    if (f->live)
-        unlink(f->tmp);
-    f->live = 0;
-}
-
-int claw_write_atomic(const char *target, const char *data, size_t n, claw_err *err)
-{
-    atomic_file f;
-    if (af_open(&f, target, err) != 0 || af_write(&f, data, n, err) != 0 ||
-        af_finish(&f, NULL, err) != 0 || af_publish(&f, err) != 0) {
-        af_abort(&f);
-        return -1;
-    }
-    return 0;
-}
-
 /* Reads src to its end once, hashing every byte and writing it to each of dst[0..ndst):
  * the copies and the checksum then describe the same bytes even if the source
  * changes meanwhile. */
-static int stream(int src, const char *src_name, atomic_file *dst, int ndst, char hex[65],
+static int stream(int src, const char *src_name, claw_atomic_file *dst, int ndst, char hex[65],
                   long long *size, claw_err *err)
 {
     char buf[65536];
@@ -276,7 +118,7 @@ static int stream(int src, const char *src_name, atomic_file *dst, int ndst, cha
         if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
             rc = claw_fail(err, CLAW_E_IO, 0, "cannot hash %s: OpenSSL failed", src_name);
         for (int i = 0; rc == 0 && i < ndst; i++)
-            rc = af_write(&dst[i], buf, (size_t)n, err);
+            rc = claw_af_write(&dst[i], buf, (size_t)n, err);
     }
     if (rc == 0 && !EVP_DigestFinal_ex(ctx, md, &mdlen))
         rc = claw_fail(err, CLAW_E_IO, 0, "cannot hash %s: OpenSSL failed", src_name);
@@ -536,10 +378,10 @@ static int locate(const char *path, const claw_backup_opts *o, place *p, claw_er
         return -1;
     /* the basename is for people; the hash of the whole path keeps apart two paths
      * named alike; 200 keeps the folder's name within NAME_MAX */
-    if (fmt_path(p->folder, err, "%s/%.200s-%.12s",
+    if (claw_path_fmt(p->folder, err, "%s/%.200s-%.12s",
                  strcmp(p->store, "/") == 0 ? "" : p->store, base, hex) != 0 ||
-        fmt_path(p->sums, err, "%s/SHA256SUMS", p->folder) != 0 ||
-        (!p->volume[0] && fmt_path(p->preupdate, err, "%s.pre-update", p->source) != 0))
+        claw_path_fmt(p->sums, err, "%s/SHA256SUMS", p->folder) != 0 ||
+        (!p->volume[0] && claw_path_fmt(p->preupdate, err, "%s.pre-update", p->source) != 0))
         return -1;
     return 0;
 }
@@ -547,7 +389,7 @@ static int locate(const char *path, const claw_backup_opts *o, place *p, claw_er
 /* Fills info from a manifest entry; the size is left to the caller. */
 static int describe(const place *p, const entry *e, claw_backup_info *info, claw_err *err)
 {
-    if (fmt_path(info->path, err, "%s/%s", p->folder, e->id) != 0)
+    if (claw_path_fmt(info->path, err, "%s/%s", p->folder, e->id) != 0)
         return -1;
     snprintf(info->id, sizeof info->id, "%s", e->id);
     snprintf(info->kind, sizeof info->kind, "%s", e->dir ? "dir" : "file");
@@ -591,7 +433,7 @@ static int record(const place *p, manifest *m, int keep, const claw_backup_info 
     for (size_t i = 0; i < from; i++)
         remove_copy(p, &m->v[i]);
     snprintf(source, sizeof source, "%s\n", p->source);
-    if (fmt_path(path, err, "%s/source", p->folder) != 0 ||
+    if (claw_path_fmt(path, err, "%s/source", p->folder) != 0 ||
         (lstat(path, &st) != 0 && claw_write_atomic(path, source, strlen(source), err) != 0))
         return -1;
     return 0;
@@ -603,7 +445,7 @@ static int record(const place *p, manifest *m, int keep, const claw_backup_info 
 static int lock_folder(const char *folder, claw_err *err)
 {
     char path[PATHSZ];
-    if (fmt_path(path, err, "%s/.lock", folder) != 0)
+    if (claw_path_fmt(path, err, "%s/.lock", folder) != 0)
         return -1;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -830,7 +672,7 @@ static int hash_copy(const tree_walk *w, int src, int dst, long long limit, char
         *size += n;
         if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
             rc = claw_fail(err, CLAW_E_IO, 0, "cannot hash %s: OpenSSL failed", w->rel);
-        else if (dst >= 0 && write_all(dst, buf, (size_t)n) != 0)
+        else if (dst >= 0 && claw_write_all(dst, buf, (size_t)n) != 0)
             rc = walk_fail(w, errno, "write", err);
     }
     if (rc == 0 && !EVP_DigestFinal_ex(ctx, md, &mdlen))
@@ -1132,7 +974,7 @@ static int load_snapshot(const place *p, const entry *e, tree_walk *w, claw_err 
     char sums[PATHSZ], hex[65];
     size_t len = 0;
     struct stat st;
-    if (fmt_path(sums, err, "%s/%s" SNAP_SUMS, p->folder, e->id) != 0)
+    if (claw_path_fmt(sums, err, "%s/%s" SNAP_SUMS, p->folder, e->id) != 0)
         return -1;
     if (lstat(sums, &st) != 0 && errno == ENOENT)
         return corrupt(w, err, "its SHA256SUMS is missing");
@@ -1167,7 +1009,7 @@ static int store_inside(const place *p, const char *dir, const char *verb, claw_
 static int write_sums(int top, const char *tmp, const claw_buf *sums, claw_err *err)
 {
     int fd = openat(top, "SHA256SUMS", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, sums->data ? sums->data : "", sums->len) != 0) {
+    if (fd < 0 || claw_write_all(fd, sums->data ? sums->data : "", sums->len) != 0) {
         int e = errno;
         if (fd >= 0)
             close(fd);
@@ -1247,10 +1089,10 @@ static int save_tree_real(const place *p, int keep, claw_backup_info *out, claw_
     if (rc == 0) {
         new_id(&m, p->folder, out->id);
         out->time = id_time(out->id);
-        rc = fmt_path(out->path, err, "%s/%s", p->folder, out->id);
+        rc = claw_path_fmt(out->path, err, "%s/%s", p->folder, out->id);
     }
     for (int attempt = 1; rc == 0; attempt++) {
-        rc = fmt_path(tmp, err, "%s/.%s.XXXXXX", p->folder, out->id);
+        rc = claw_path_fmt(tmp, err, "%s/.%s.XXXXXX", p->folder, out->id);
         if (rc == 0 && !mkdtemp(tmp))
             rc = claw_fail_errno(err, errno, "cannot write %s", tmp);
         else if (rc == 0 && (rc = snapshot_once(p, tmp, out, changed, err)) != 0)
@@ -1265,7 +1107,7 @@ static int save_tree_real(const place *p, int keep, claw_backup_info *out, claw_
         rc = claw_fail_errno(err, errno, "cannot write %s", out->path);
         remove_tree(tmp);
     }
-    if (rc == 0 && sync_dir_of(out->path, err) != 0) {
+    if (rc == 0 && claw_sync_dir_of(out->path, err) != 0) {
         remove_tree(out->path);
         rc = -1;
     }
@@ -1285,7 +1127,7 @@ static int save_tree_dry(const place *p, claw_backup_info *out, claw_err *err)
     new_id(&m, p->folder, out->id);
     manifest_free(&m);
     out->time = id_time(out->id);
-    if (fmt_path(out->path, err, "%s/%s", p->folder, out->id) != 0)
+    if (claw_path_fmt(out->path, err, "%s/%s", p->folder, out->id) != 0)
         return -1;
     int rc = snapshot_once(p, NULL, out, changed, err);
     if (rc == CHANGED)
@@ -1308,12 +1150,12 @@ static int restore_target(const place *p, char target[PATHSZ], struct stat *cur,
         char *resolved = realpath(p->data, NULL);
         if (!resolved)
             return claw_fail_errno(err, errno, "cannot restore %s", p->source);
-        int rc = fmt_path(target, err, "%s", resolved);
+        int rc = claw_path_fmt(target, err, "%s", resolved);
         free(resolved);
         *cur = real;
         return rc;
     }
-    return fmt_path(target, err, "%s", p->data);
+    return claw_path_fmt(target, err, "%s", p->data);
 }
 
 /* Builds the snapshot's tree in a new hidden sibling of target (tmp), checking every
@@ -1327,7 +1169,7 @@ static int build_tree(tree_walk *w, int src, const struct stat *snap, const char
     tmp[0] = '\0';
     if (target) {
         const char *slash = strrchr(target, '/');
-        rc = fmt_path(tmp, err, "%.*s/.%.200s.restore-XXXXXX", (int)(slash - target), target,
+        rc = claw_path_fmt(tmp, err, "%.*s/.%.200s.restore-XXXXXX", (int)(slash - target), target,
                       slash + 1);
         if (rc == 0 && !mkdtemp(tmp)) {
             rc = claw_fail_errno(err, errno, "cannot restore %s: cannot create %s", w->source,
@@ -1379,11 +1221,11 @@ static int swap_in(const char *source, const char *tmp, const char *target, int 
     if (!exists)
         return rename(tmp, target) == 0 ? 0 : swap_failed(source, errno, err);
     if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) == 0)
-        return fmt_path(old, err, "%s", tmp);
+        return claw_path_fmt(old, err, "%s", tmp);
     if (errno != EINVAL && errno != ENOSYS)
         return swap_failed(source, errno, err);
     char aside[PATHSZ];
-    if (fmt_path(aside, err, "%s.old", tmp) != 0)
+    if (claw_path_fmt(aside, err, "%s.old", tmp) != 0)
         return -1;
     if (rename(target, aside) != 0)
         return swap_failed(source, errno, err);
@@ -1392,7 +1234,7 @@ static int swap_in(const char *source, const char *tmp, const char *target, int 
         (void)rename(aside, target);
         return swap_failed(source, e, err);
     }
-    return fmt_path(old, err, "%s", aside);
+    return claw_path_fmt(old, err, "%s", aside);
 }
 
 /* Verifies and rebuilds the snapshot beside the directory, swaps it in, then removes
@@ -1406,7 +1248,7 @@ static int restore_tree(const place *p, const entry *e, int dry_run, claw_backup
     struct stat tst, cur;
     int exists = 0, src = -1, lock = -1;
     walk_init(&w, 1, p->source, e->id);
-    int rc = fmt_path(snap, err, "%s/%s/tree", p->folder, e->id);
+    int rc = claw_path_fmt(snap, err, "%s/%s/tree", p->folder, e->id);
     if (rc == 0 && !dry_run && (lock = lock_folder(p->folder, err)) < 0)
         rc = -1;
     if (rc == 0)
@@ -1429,7 +1271,7 @@ static int restore_tree(const place *p, const entry *e, int dry_run, claw_backup
         else if (old[0])
             remove_tree(old);
         if (rc == 0)
-            rc = sync_dir_of(target, err);
+            rc = claw_sync_dir_of(target, err);
     }
     info->size = w.size;
     info->files = w.count;
@@ -1499,7 +1341,7 @@ int claw_backup_volume_dir(const cJSON *volume, const char *name, char dir[PATHS
     }
     if (!cJSON_IsString(mp) || mp->valuestring[0] != '/')
         return claw_fail(err, CLAW_E_DAEMON, 0, "volume %s: Docker gave no Mountpoint", name);
-    return fmt_path(dir, err, "%s", mp->valuestring);
+    return claw_path_fmt(dir, err, "%s", mp->valuestring);
 }
 
 /* Asks Docker where the volume's files are (p->data). */
@@ -1551,33 +1393,33 @@ static int open_source(const char *src, struct stat *st, claw_err *err)
 
 /* Writes both copies from one read of the source and makes them durable, under
  * temporary names: nothing is visible yet, so a failure here changes nothing. */
-static int save_copies(const place *p, int src, const struct stat *st, atomic_file f[2],
+static int save_copies(const place *p, int src, const struct stat *st, claw_atomic_file f[2],
                        claw_backup_info *out, claw_err *err)
 {
-    if (af_open(&f[0], out->path, err) != 0 || af_open(&f[1], p->preupdate, err) != 0 ||
+    if (claw_af_open(&f[0], out->path, err) != 0 || claw_af_open(&f[1], p->preupdate, err) != 0 ||
         stream(src, p->source, f, 2, out->sha256, &out->size, err) != 0 ||
-        af_finish(&f[0], st, err) != 0 || af_finish(&f[1], st, err) != 0)
+        claw_af_finish(&f[0], st, err) != 0 || claw_af_finish(&f[1], st, err) != 0)
         return -1;
     return 0;
 }
 
 /* Makes the new copy visible and recorded (see record), then replaces .pre-update:
  * until then the old one still matches an entry (unless it was pruned). */
-static int save_publish(const place *p, manifest *m, int keep, atomic_file f[2],
+static int save_publish(const place *p, manifest *m, int keep, claw_atomic_file f[2],
                         const claw_backup_info *out, claw_err *err)
 {
-    if (af_publish(&f[0], err) != 0 || record(p, m, keep, out, 0, err) != 0)
+    if (claw_af_publish(&f[0], err) != 0 || record(p, m, keep, out, 0, err) != 0)
         return -1;
-    return af_publish(&f[1], err);
+    return claw_af_publish(&f[1], err);
 }
 
 static int save_real(const place *p, int src, const struct stat *st, int keep,
                      claw_backup_info *out, claw_err *err)
 {
     manifest m = {0};
-    atomic_file f[2];
-    af_init(&f[0]);
-    af_init(&f[1]);
+    claw_atomic_file f[2];
+    claw_af_init(&f[0]);
+    claw_af_init(&f[1]);
     if (claw_make_dirs(p->folder, err) != 0)
         return -1;
     int lock = lock_folder(p->folder, err);
@@ -1587,14 +1429,14 @@ static int save_real(const place *p, int src, const struct stat *st, int keep,
     if (rc == 0) {
         new_id(&m, p->folder, out->id);
         out->time = id_time(out->id);
-        rc = fmt_path(out->path, err, "%s/%s", p->folder, out->id);
+        rc = claw_path_fmt(out->path, err, "%s/%s", p->folder, out->id);
     }
     if (rc == 0)
         rc = save_copies(p, src, st, f, out, err);
     if (rc == 0)
         rc = save_publish(p, &m, keep, f, out, err);
-    af_abort(&f[0]);
-    af_abort(&f[1]);
+    claw_af_abort(&f[0]);
+    claw_af_abort(&f[1]);
     manifest_free(&m);
     close(lock);
     return rc;
@@ -1610,7 +1452,7 @@ static int save_dry(const place *p, int src, claw_backup_info *out, claw_err *er
     new_id(&m, p->folder, out->id);
     manifest_free(&m);
     out->time = id_time(out->id);
-    if (fmt_path(out->path, err, "%s/%s", p->folder, out->id) != 0)
+    if (claw_path_fmt(out->path, err, "%s/%s", p->folder, out->id) != 0)
         return -1;
     return stream(src, p->source, NULL, 0, out->sha256, &out->size, err);
 }
@@ -1747,9 +1589,9 @@ static int restore_from(const place *p, const manifest *m, int src, const struct
 {
     char got[65];
     struct stat cur;
-    atomic_file f;
-    af_init(&f);
-    int rc = dry_run ? 0 : af_open(&f, p->source, err);
+    claw_atomic_file f;
+    claw_af_init(&f);
+    int rc = dry_run ? 0 : claw_af_open(&f, p->source, err);
     if (rc == 0)
         rc = stream(src, info->path, dry_run ? NULL : &f, dry_run ? 0 : 1, got, &info->size,
                     err);
@@ -1757,11 +1599,11 @@ static int restore_from(const place *p, const manifest *m, int src, const struct
         rc = verify(p, m, got, info, err);
     if (rc == 0 && !dry_run) {
         const struct stat *like = stat(p->source, &cur) == 0 ? &cur : copy_st;
-        rc = af_finish(&f, like, err);
+        rc = claw_af_finish(&f, like, err);
         if (rc == 0)
-            rc = af_publish(&f, err);
+            rc = claw_af_publish(&f, err);
     }
-    af_abort(&f);
+    claw_af_abort(&f);
     return rc;
 }
 

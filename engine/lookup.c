@@ -111,10 +111,12 @@ static void on_end(claw_watch *w, unsigned events)
     lookup *k = (lookup *)w;
     int status;
     (void)events;
-    if (k->child.pidfd < 0 || !claw_child_poll(&k->child, &status))
+    if (k->child.pid <= 0 || !claw_child_poll(&k->child, &status))
         return;
     unlink_lookup(k->l, k);
     finish(k, status);
+    /* Out of the epoll set before the close (proc.c, claw_child_poll says why). */
+    claw_proxy_unwatch(k->l->loop, k->child.pidfd);
     claw_child_close(&k->child);
     claw_proxy_defer_free(k->l->loop, k);
 }

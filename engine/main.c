@@ -3,10 +3,10 @@
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "daemon.h"
 #include "paths.h"
 #include "runtime.h"
 
@@ -52,18 +51,8 @@ static const char usage_text[] =
     "  -V, --version          show the versions of clawengine and its libraries\n"
     "\n"
     "Exit codes: 0 success, 1 the policy reported failure, 2 usage error,\n"
-    "3 policy error, 4 Docker unreachable, 130 interrupted. See docs/cli.md.\n";
-
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "clawengine: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'clawengine --help'.\n");
-    va_end(ap);
-    return CLAW_EXIT_USAGE;
-}
+    "3 policy error, 4 Docker unreachable, 127 no daemon program (`daemon`),\n"
+    "130 interrupted. See docs/cli.md.\n";
 
 static void print_version(void)
 {
@@ -99,14 +88,15 @@ static int parse_options(int argc, char **argv, struct cli *c)
         case 'l': {
             int lv = claw_log_level_parse(optarg);
             if (lv < 0)
-                return usage_error("invalid --log-level \"%s\" (debug, info, warn, error)", optarg);
+                return claw_usage_error("invalid --log-level \"%s\" (debug, info, warn, error)",
+                                        optarg);
             c->log.level = (claw_level)lv;
             break;
         }
         case 'h': fputs(usage_text, stdout); return -1;
         case 'V': print_version(); return -1;
         default:
-            return usage_error("unknown option %s", argv[optind - 1]);
+            return claw_usage_error("unknown option %s", argv[optind - 1]);
         }
     }
     return 0;
@@ -157,47 +147,35 @@ static int is_builtin(const char *name)
     return 0;
 }
 
-static const char daemon_usage[] =
-    "usage: clawengine daemon --config FILE [--check]\n"
-    "\n"
-    "Runs the traffic switch in the foreground: listens on the routes' addresses and\n"
-    "forwards connections to their containers; runs policies on schedules and answers\n"
-    "the HTTP API when FILE has schedules: and api:. SIGHUP reloads FILE; SIGTERM\n"
-    "drains and stops. --check only checks FILE. See docs/proxy.md, docs/http-api.md.\n";
-
-static int run_daemon(struct cli *c, int argc, char **argv)
+/* `clawengine daemon ...` becomes clawengine-daemon (claw_find_daemon), a program
+ * that maps neither libcurl nor Lua (docs/proxy.md), with the same arguments and
+ * this program's path first, which it starts for policy runs and addresses. An
+ * argument rather than the environment, which the policy runs would inherit.
+ * Returns only when the exec failed. */
+static int exec_daemon(int argc, char **argv)
 {
-    const char *config = NULL;
-    int check = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config = argv[++i];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            config = argv[i] + 9;
-        else if (strcmp(argv[i], "--check") == 0)
-            check = 1;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return fputs(daemon_usage, stdout), CLAW_EXIT_OK;
-        else
-            return usage_error("daemon: unknown argument \"%s\"", argv[i]);
-    }
-    if (!config)
-        return usage_error("%s", "daemon: --config FILE is required");
-    claw_err err = { 0 };
-    char exe[4096]; /* this program, which the daemon runs for policies and addresses */
+    char exe[PATH_MAX], paths[3][4096], opt[PATH_MAX + 16];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = 0;
-    int rc = check ? claw_daemon_check(config, &err)
-                   : claw_daemon_run(config, c->host, exe, &c->log, &err);
-    if (rc == 0)
-        return CLAW_EXIT_OK;
-    fprintf(stderr, "clawengine: %s\n", err.message);
-    if (strcmp(err.code, CLAW_E_UNREACHABLE) == 0)
-        return CLAW_EXIT_UNREACHABLE;
-    /* A config that cannot be read or used is bad input, like a bad option. */
-    return strcmp(err.code, CLAW_E_PARSE) == 0 || strcmp(err.code, CLAW_E_INVALID) == 0 ||
-                   strcmp(err.code, CLAW_E_NOT_FOUND) == 0
-               ? CLAW_EXIT_USAGE : CLAW_EXIT_FAILURE;
+    int count, at = claw_find_daemon(exe, paths, &count);
+    if (at < 0) {
+        fprintf(stderr, "clawengine: the daemon program clawengine-daemon is missing: not in "
+                "%s, %s or %s; is clawengine fully installed? (docs/troubleshooting.md)\n",
+                paths[0], paths[1], paths[2]);
+        return CLAW_EXIT_NO_DAEMON;
+    }
+    char **args = calloc((size_t)argc + 2, sizeof *args); /* the exec's or freed below */
+    if (!args)
+        return fprintf(stderr, "clawengine: out of memory\n"), CLAW_EXIT_FAILURE;
+    snprintf(opt, sizeof opt, "--clawengine=%s", exe);
+    args[0] = paths[at];
+    args[1] = opt;
+    memcpy(args + 2, argv + 1, (size_t)(argc - 1) * sizeof *args);
+    execv(paths[at], args);
+    fprintf(stderr, "clawengine: cannot start the daemon program %s: %s "
+            "(docs/troubleshooting.md)\n", paths[at], strerror(errno));
+    free(args);
+    return CLAW_EXIT_NO_DAEMON;
 }
 
 int main(int argc, char **argv)
@@ -216,13 +194,13 @@ int main(int argc, char **argv)
 
     int rc = parse_options(argc, argv, &c);
     if (rc == 0 && optind >= argc)
-        rc = usage_error("%s", "no command given");
+        rc = claw_usage_error("%s", "no command given");
     else if (rc == 0 && strcmp(argv[optind], "daemon") == 0)
-        rc = run_daemon(&c, argc - optind, argv + optind);
+        rc = exec_daemon(argc, argv);
     else if (rc == 0 && is_builtin(argv[optind]))
         rc = run_policy(&c, argv[optind], argc - optind - 1, argv + optind + 1);
     else if (rc == 0 && strcmp(argv[optind], "run") != 0)
-        rc = usage_error("unknown command \"%s\"", argv[optind]);
+        rc = claw_usage_error("unknown command \"%s\"", argv[optind]);
     else if (rc == 0) {
         int first = optind + 1;
         optind = 0; /* restart getopt on the words after "run" */
@@ -230,7 +208,8 @@ int main(int argc, char **argv)
         rc = parse_options(argc - first + 1, argv + first - 1, &c);
         int at = first - 1 + optind;
         if (rc == 0 && at >= argc)
-            rc = usage_error("%s", "run: no policy given (e.g. clawengine run policies/status.lua)");
+            rc = claw_usage_error("%s", "run: no policy given "
+                                        "(e.g. clawengine run policies/status.lua)");
         if (rc == 0 && !c.dry_run) {
             /* Updates a crash or a kill left halfway are finished or undone first. */
             char *rargv[] = { "recover", "--quiet", NULL };

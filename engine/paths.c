@@ -58,3 +58,17 @@ const char *claw_policy_find(const char *name, const char *pol_dir, char *buf, s
     snprintf(buf, size, "%s/%s%s", pol_dir, base, ext);
     return access(buf, F_OK) == 0 ? buf : NULL;
 }
+
+int claw_find_daemon(const char *exe, char paths[3][4096], int *n)
+{
+    const char *slash = strrchr(exe, '/');
+    int dir = slash ? (int)(slash - exe) : 0;
+    *n = 0;
+    snprintf(paths[(*n)++], 4096, "%.*s/clawengine-daemon", dir, exe);
+    snprintf(paths[(*n)++], 4096, "%.*s/%s/clawengine-daemon", dir, exe, CLAW_LIBEXEC_FROM_BIN);
+    snprintf(paths[(*n)++], 4096, "%s/clawengine-daemon", CLAW_LIBEXECDIR);
+    for (int i = 0; i < *n; i++)
+        if (access(paths[i], X_OK) == 0)
+            return i;
+    return -1;
+}

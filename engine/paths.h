@@ -19,4 +19,11 @@ void claw_find_dirs(const char *exe, char *lua_dir, char *pol_dir, size_t size);
  * `clawengine run status` runs policies/status.lua. NULL when neither exists. */
 const char *claw_policy_find(const char *name, const char *pol_dir, char *buf, size_t size);
 
+/* Where clawengine-daemon is for the clawengine binary `exe` (docs/development.md):
+ * beside it (a build tree); else ../libexec/clawengine of an install, found from exe
+ * so that a moved install runs its own; else the configured libexec folder. Fills
+ * paths with the *n places looked at, in that order, and returns the index of the
+ * first that is executable, or -1. */
+int claw_find_daemon(const char *exe, char paths[3][4096], int *n);
+
 #endif

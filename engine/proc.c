@@ -118,8 +118,9 @@ int claw_child_poll(claw_child *c, int *status)
     if (r < 0) st = 0xff00; /* reaped elsewhere: report 255, not success */
     *status = c->status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
     c->pid = 0;
-    if (c->pidfd >= 0) close(c->pidfd);
-    c->pidfd = -1;
+    /* The pidfd is not closed here: closed while still in an epoll set, it would stay
+     * there as long as a child being spawned holds a copy (the parent resumes before
+     * that child's exec closes it), and name freed memory in the next pass. */
     return 1;
 }
 

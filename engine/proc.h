@@ -19,7 +19,7 @@ typedef struct claw_spawn_opts {
 
 typedef struct claw_child {
     pid_t pid;  /* 0 once reaped */
-    int pidfd;  /* readable when the child has ended; -1 once reaped */
+    int pidfd;  /* readable when the child has ended; -1 once closed (claw_child_close) */
     int out_fd; /* read end of the captured output (non-blocking), else -1 */
     int status; /* once reaped: the exit code, or 128 + the signal number */
 } claw_child;
@@ -30,7 +30,8 @@ int claw_spawn(const char *const *argv, const claw_spawn_opts *o, claw_child *c,
 
 /* Reaps the child if it has ended: returns 1 and its status (the exit code, or 128 +
  * the signal number when a signal ended it), 0 if it is still running. Once reaped
- * it keeps answering 1 with the same status. */
+ * it keeps answering 1 with the same status. The pidfd stays open until
+ * claw_child_close, so that a caller can take it out of its epoll set first. */
 int claw_child_poll(claw_child *c, int *status);
 
 /* Waits up to `timeout` seconds (< 0: no limit) for the child to end. Returns 1 with

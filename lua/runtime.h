@@ -5,17 +5,8 @@
 
 #include <lua.h>
 
+#include "exitcode.h"
 #include "lclaw.h"
-
-/* Exit codes (docs/cli.md). */
-enum {
-    CLAW_EXIT_OK = 0,
-    CLAW_EXIT_FAILURE = 1,     /* the policy reported failure */
-    CLAW_EXIT_USAGE = 2,
-    CLAW_EXIT_POLICY = 3,      /* syntax or runtime error in the policy */
-    CLAW_EXIT_UNREACHABLE = 4, /* Docker unreachable */
-    CLAW_EXIT_INTERRUPTED = 130,
-};
 
 lua_State *claw_runtime_new(claw_rt *rt);
 void claw_runtime_close(lua_State *L);

@@ -1,0 +1,16 @@
+/* The usage error of both programs (exitcode.h). */
+#include "exitcode.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int claw_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "clawengine: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'clawengine --help'.\n");
+    va_end(ap);
+    return CLAW_EXIT_USAGE;
+}
