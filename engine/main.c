@@ -171,7 +171,16 @@ static int exec_daemon(int argc, char **argv)
     args[0] = paths[at];
     args[1] = opt;
     memcpy(args + 2, argv + 1, (size_t)(argc - 1) * sizeof *args);
+    /* Blocked across the exec, a SIGTERM that comes before the daemon has its
+     * signalfd stays pending for it, and ends it cleanly rather than by the signal. */
+    sigset_t stop, was;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop, &was);
     execv(paths[at], args);
+    sigprocmask(SIG_SETMASK, &was, NULL);
     fprintf(stderr, "clawengine: cannot start the daemon program %s: %s "
             "(docs/troubleshooting.md)\n", paths[at], strerror(errno));
     free(args);
@@ -182,7 +191,7 @@ int main(int argc, char **argv)
 {
     struct cli c = { 0 };
     claw_log_init(&c.log, stderr, stdout);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || claw_cancel_init(&g_cancel) != 0) {
+    if (claw_cancel_init(&g_cancel) != 0) {
         fprintf(stderr, "clawengine: cannot initialise\n");
         return CLAW_EXIT_FAILURE;
     }
@@ -193,10 +202,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int rc = parse_options(argc, argv, &c);
+    if (rc == 0 && optind < argc && strcmp(argv[optind], "daemon") == 0)
+        return exec_daemon(argc, argv); /* at once: the daemon needs none of the rest */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "clawengine: cannot initialise\n");
+        return CLAW_EXIT_FAILURE;
+    }
     if (rc == 0 && optind >= argc)
         rc = claw_usage_error("%s", "no command given");
-    else if (rc == 0 && strcmp(argv[optind], "daemon") == 0)
-        rc = exec_daemon(argc, argv);
     else if (rc == 0 && is_builtin(argv[optind]))
         rc = run_policy(&c, argv[optind], argc - optind - 1, argv + optind + 1);
     else if (rc == 0 && strcmp(argv[optind], "run") != 0)
