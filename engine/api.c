@@ -61,8 +61,8 @@ static int parse_listen(const cJSON *api, const char *file, claw_api_cfg *out, c
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(api, "listen");
     out->listen = l ? claw_cfg_strings(l, 0)
                     : cJSON_CreateStringArray((const char *[]){ CLAW_API_DEFAULT_LISTEN }, 1);
-    if (!out->listen)
-        return claw_cfg_bad(err, file, "api.listen", "must be an address or a list of addresses");
+    if (!out->listen || cJSON_GetArraySize(out->listen) > CLAW_MAX_LISTEN)
+        return claw_cfg_bad(err, file, "api.listen", "must be an address or a list of 1 to 16 addresses");
     const cJSON *a;
     cJSON_ArrayForEach(a, out->listen) {
         struct sockaddr_storage ss;

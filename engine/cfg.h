@@ -18,4 +18,7 @@ int claw_cfg_seconds(const cJSON *v, double dflt, double *out);
  * allow_empty); NULL for anything else. */
 cJSON *claw_cfg_strings(const cJSON *v, int allow_empty);
 
+/* A route's or the API's listening addresses: at most this many. */
+#define CLAW_MAX_LISTEN 16
+
 #endif

@@ -80,8 +80,8 @@ static int parse_route(const cJSON *r, cfg_route *out, const char *file, claw_er
     snprintf(out->name, sizeof out->name, "%s", r->string);
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(r, "listen");
     out->listen = claw_cfg_strings(l, 0);
-    if (!out->listen)
-        return bad(err, file, strcat(where, ".listen"), "must be an address or a list of addresses");
+    if (!out->listen || cJSON_GetArraySize(out->listen) > CLAW_MAX_LISTEN)
+        return bad(err, file, strcat(where, ".listen"), "must be an address or a list of 1 to 16 addresses");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "container");
     if (!cJSON_IsString(c) || !*c->valuestring || strlen(c->valuestring) >= sizeof out->container)
         return bad(err, file, strcat(where, ".container"), "must be the name of a container");
@@ -400,8 +400,8 @@ static int listen_list(const cJSON *arr, const char **out, int max)
 static int setup_route(daemon_t *d, const char *name, const cJSON *listen, int port, int sticky,
                        claw_err *err)
 {
-    const char *addrs[16];
-    int n = listen_list(listen, addrs, 16);
+    const char *addrs[CLAW_MAX_LISTEN];
+    int n = listen_list(listen, addrs, CLAW_MAX_LISTEN);
     if (claw_proxy_route(d->p, name, addrs, n, sticky, err) != 0)
         return -1;
     cJSON_DeleteItemFromObject(d->ports, name);
@@ -1015,8 +1015,8 @@ static int open_httpd(daemon_t *d, const claw_api_cfg *a, claw_httpd **out, claw
     *out = claw_httpd_new(d->p, d->log, a->request_timeout, claw_api_handle, &d->api);
     if (!*out)
         return claw_fail(err, CLAW_E_IO, 0, "out of memory");
-    const char *addrs[16];
-    int n = listen_list(a->listen, addrs, 16);
+    const char *addrs[CLAW_MAX_LISTEN];
+    int n = listen_list(a->listen, addrs, CLAW_MAX_LISTEN);
     if (claw_httpd_listen(*out, addrs, n, err) == 0)
         return 0;
     claw_httpd_free(*out);

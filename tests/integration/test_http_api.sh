@@ -118,6 +118,10 @@ printf 'api:\n  token_file: %s/long-token\n' "$T" >"$T/bad.yml"
 claw daemon --config "$T/bad.yml" --check
 expect_rc 2
 expect_err "clawengine: $T/bad.yml: api.token_file $T/long-token: the token is longer than 1000 characters"
+printf 'api:\n  token_file: %s/token\n  listen: [%s]\n' "$T" "$(seq -s, -f '"127.0.0.1:%g"' 30001 30017)" >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 2
+expect_err "clawengine: $T/bad.yml: api.listen: must be an address or a list of 1 to 16 addresses"
 ln -sf "$T/token" "$T/token-link"
 printf 'api:\n  token_file: %s/token-link\n' "$T" >"$T/bad.yml"
 claw daemon --config "$T/bad.yml" --check
