@@ -159,3 +159,33 @@ recover_check() {
   claw recover
   expect_err "nothing to recover"
 }
+
+# What the app behind 127.0.0.1:$PORT says its version is.
+version() { curl -s --max-time 5 "http://127.0.0.1:$PORT/version"; }
+
+# web_route_config CONTAINER [MORE_YAML]: $T/daemon.yml with the route "web" on
+# 127.0.0.1:$PORT to CONTAINER's port 18789, and MORE_YAML under routes:.
+web_route_config() {
+  cat >"$T/daemon.yml" <<YML
+admin: $T/admin.sock
+state: $T/routes.json
+routes:
+  web:
+    listen: [ "127.0.0.1:$PORT" ]
+    container: $1
+    port: 18789
+${2:-}
+YML
+}
+
+# fresh_behind_route NAME [docker run args...]: a new v1 container NAME, healthy,
+# serving the route "web" alone.
+fresh_behind_route() {
+  local name=$1
+  shift
+  cleanup_containers "$name"
+  docker run -d --name "$name" "$@" clawtest/gateway:v1 >/dev/null
+  wait_healthy "$name"
+  "$CLAW" route add web "$name" >/dev/null 2>&1
+  "$CLAW" route switch web "$name"
+}

@@ -43,7 +43,6 @@ wait_healthy() {
   echo "$1 did not become healthy" >&2
   return 1
 }
-version() { curl -s --max-time 2 "http://127.0.0.1:$PORT/version"; }
 # The routes as sorted JSON: key order varies from run to run.
 routes() { "$CLAW" route list --json | python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))'; }
 

@@ -24,30 +24,11 @@ teardown() {
 trap teardown EXIT
 cleanup_containers $C
 
-cat >"$T/daemon.yml" <<YML
-admin: $T/admin.sock
-state: $T/routes.json
-routes:
-  web:
-    listen: [ "127.0.0.1:$PORT" ]
-    container: $C
-    port: 18789
-  cweb:
-    listen: [ "127.0.0.1:$((PORT + 1))" ]
+web_route_config $C "  cweb:
+    listen: [ \"127.0.0.1:$((PORT + 1))\" ]
     container: $C-c-web-1
-    port: 18789
-YML
-
-# fresh v1 container $C behind the route (docker run args may follow)
-fresh() {
-  cleanup_containers $C
-  docker run -d --name $C "$@" clawtest/gateway:v1 >/dev/null
-  wait_healthy $C
-  "$CLAW" route add web $C >/dev/null 2>&1
-  "$CLAW" route switch web $C
-}
-
-version() { curl -s --max-time 5 "http://127.0.0.1:$PORT/version"; }
+    port: 18789"
+fresh() { fresh_behind_route $C "$@"; } # docker run args may follow
 
 # wrk through the route, every request on a new connection, so that the route's
 # shares apply to the load as it runs.

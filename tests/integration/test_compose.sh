@@ -29,15 +29,7 @@ services:
         order: start-first
         monitor: 1s
 YML
-cat >"$T/daemon.yml" <<YML
-admin: $T/admin.sock
-state: $T/routes.json
-routes:
-  web:
-    listen: [ "127.0.0.1:$PORT" ]
-    container: $P-web-1
-    port: 18789
-YML
+web_route_config $P-web-1
 
 # three v1 replicas, as Compose labels them; extra `docker run` args for replica 2
 replicas() {

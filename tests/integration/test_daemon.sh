@@ -46,7 +46,6 @@ stop_daemon() {
   dpid=
 }
 
-version() { curl -s --max-time 5 "http://127.0.0.1:$PORT/version"; }
 
 # wrk with a Lua script that counts non-2xx answers; prints "requests errors".
 wrk_run() {

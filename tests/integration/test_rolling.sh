@@ -16,26 +16,8 @@ teardown() {
 trap teardown EXIT
 cleanup_containers claw-it-roll
 
-cat >"$T/daemon.yml" <<YML
-admin: $T/admin.sock
-state: $T/routes.json
-routes:
-  web:
-    listen: [ "127.0.0.1:$PORT" ]
-    container: claw-it-roll
-    port: 18789
-YML
-
-# fresh v1 container claw-it-roll behind the route (docker run args may follow)
-fresh() {
-  cleanup_containers claw-it-roll
-  docker run -d --name claw-it-roll "$@" clawtest/gateway:v1 >/dev/null
-  wait_healthy claw-it-roll
-  "$CLAW" route add web claw-it-roll >/dev/null 2>&1
-  "$CLAW" route switch web claw-it-roll
-}
-
-version() { curl -s --max-time 5 "http://127.0.0.1:$PORT/version"; }
+web_route_config claw-it-roll
+fresh() { fresh_behind_route claw-it-roll "$@"; } # docker run args may follow
 
 only_one() { # exactly one claw-it-roll container running, under the name, none -next
   [ "$(docker ps --filter name=claw-it-roll --format '{{.Names}}' | sort | tr '\n' ' ')" = "claw-it-roll " ] ||
