@@ -38,7 +38,7 @@ int claw_throw(lua_State *L, const claw_err *e);
 /* Pushes the error table itself. */
 void claw_newerror(lua_State *L, const claw_err *e);
 /* Raises an error table {code=code, message=...}. */
-int claw_raise(lua_State *L, const char *code, const char *fmt, ...);
+int claw_raise(lua_State *L, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The converter (convert.c). Depth is limited; tables that cannot be JSON raise. */
 #define CLAW_JSON_MAX_DEPTH 128
