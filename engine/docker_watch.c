@@ -110,7 +110,14 @@ int claw_docker_wait_healthy(claw_docker *d, const char *id, double timeout,
             claw_docker_events_close(ev); /* the stream broke: poll from now on */
             ev = NULL;
         }
+        /* Docker's own verdict, as it happened: no need for another look. */
+        const char *action = cJSON_GetStringValue(cJSON_GetObjectItem(e, "Action"));
+        int healthy = action && strcmp(action, "health_status: healthy") == 0;
         cJSON_Delete(e);
+        if (healthy) {
+            rc = 0;
+            break;
+        }
         if (ended) {
             claw_docker_events_close(ev);
             ev = NULL;

@@ -65,6 +65,14 @@ int claw_journal_append(const char *path, const cJSON *record, claw_err *err)
 
 int claw_journal_lock(const char *path, claw_err *err)
 {
+    char dir[CLAW_PATHSZ];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (claw_make_dirs(dir, err) != 0)
+            return -1;
+    }
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return claw_fail_errno(err, errno, "cannot open the journal %s", path);

@@ -17,7 +17,8 @@ int claw_journal_append(const char *path, const cJSON *record, claw_err *err);
 cJSON *claw_journal_read(const char *path, claw_err *err);
 /* The process carrying out an update holds an exclusive lock on its journal for as
  * long as it runs, so that recover can tell a live update from an interrupted one.
- * Returns the locked descriptor (the caller closes it to let go), or -1. */
+ * Its folder is created when missing. Returns the locked descriptor (the caller
+ * closes it to let go), or -1. */
 int claw_journal_lock(const char *path, claw_err *err);
 /* 1 when another process holds the journal's lock (its update is under way). */
 int claw_journal_busy(const char *path);

@@ -12,8 +12,8 @@
 -- See docs/rolling.md.
 --
 -- The phases are building blocks of lua/claw/rollout.lua; R.update composes them:
---   R.prepare -> R.fetch (pull, compare) -> R.begin (journal, backups, :rollback)
---   -> R.start_new (NAME-next, health gate) -> R.switch -> R.monitor
+--   R.prepare -> R.fetch (pull, compare) -> R.begin (journal, backups)
+--   -> R.start_new (NAME-next, :rollback while it starts, health gate) -> R.switch -> R.monitor
 --   -> R.promote (retire, :stable)   or, on any failure, R.failed (undo)
 -- A site policy can pass its own function to R.run_groups instead of R.update.
 --

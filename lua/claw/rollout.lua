@@ -47,7 +47,6 @@ function R.journal_open(u)
   u.started = time.now()
   u.timeline = {}
   -- Held while this process runs: recover leaves a live update alone.
-  os.execute("mkdir -p '" .. journal.dir() .. "'")
   u.lock = assert(journal.lock(u.journal))
 end
 
@@ -781,8 +780,8 @@ function R.fetch(u, opts)
   return true
 end
 
---- Opens the journal ("begin", with `fields` such as kind = "canary"), takes the
--- backups, and tags the running image REPOSITORY:rollback.
+--- Opens the journal ("begin", with `fields` such as kind = "canary") and takes the
+-- backups.
 function R.begin(u, opts, fields)
   R.journal_open(u)
   local rec = { name = u.name, old_id = u.old_id, image = u.image, old_image = u.old_image,
@@ -794,17 +793,22 @@ function R.begin(u, opts, fields)
   local ok, err = R.backup_all(u, opts.backup, opts.backup_volume)
   if not ok then return nil, err end
   for _, b in ipairs(u.backups) do assert(R.step(u, "backup", b)) end
-  -- the running image stays reachable without a registry
+  return true
+end
+
+--- Tags the running image REPOSITORY:rollback, so that it stays reachable without
+-- a registry (R.start_new does it while the new container starts).
+function R.tag_rollback(u)
   assert(R.step(u, "tag"))
   u.prev_rollback = docker.image(R.repository(u.image) .. ":rollback")
   docker.tag(u.old_image, R.repository(u.image) .. ":rollback")
-  return true
 end
 
 --- The new container: a clone of the old one with the new image, as NAME-next,
 -- started (after stopping the old one when stop-first) and through its health gate.
+-- The running image is tagged :rollback while the new one starts: off the path
+-- from the start of the update to the switch.
 function R.start_new(u, opts)
-  R.remove_if_exists(u.new_name)
   local spec_new, serr = docker.clone(u.old_id, { image = u.image, name = u.new_name })
   if not spec_new then return nil, serr end
   if u.order == "stop-first" then
@@ -815,12 +819,18 @@ function R.start_new(u, opts)
   end
   assert(R.step(u, "create"))
   local new_id, cerr = docker.create(spec_new)
+  if not new_id and cerr.code == "conflict" then
+    -- a NAME-next left over (recover removes the ones it journaled): replaced
+    R.remove_if_exists(u.new_name)
+    new_id, cerr = docker.create(spec_new)
+  end
   if not new_id then return nil, cerr end
   u.new_id = new_id
   assert(R.step(u, "created", { new_id = new_id }))
   local ok, err = docker.start(new_id)
   if not ok then return nil, err end
   local t0 = time.monotonic()
+  R.tag_rollback(u)
   ok, err = R.health_gate(new_id, opts)
   if not ok then return nil, err end
   u.ready = time.monotonic() - t0

@@ -159,6 +159,17 @@ docker rmi -f claw-it-cleanup:b claw-it-cleanup:c claw-it-cleanup:rollback claw-
 fresh
 done_check
 
+check "a NAME-next left over from elsewhere is replaced, the update goes on"
+docker create --name claw-it-roll-next --label leftover=1 clawtest/gateway:v1 >/dev/null
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
+expect_rc 0
+expect_out "claw-it-roll: updated"
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+[ -z "$(docker ps -aq --filter label=leftover=1)" ] || fail "the leftover is still there"
+only_one
+fresh
+done_check
+
 check "without a route: stop-first, the gap is reported"
 cleanup_containers claw-it-roll
 docker run -d --name claw-it-roll -p 127.0.0.1:$((PORT + 1)):18789 clawtest/gateway:v1 >/dev/null
@@ -194,7 +205,7 @@ done_check
 
 # kill -9 right after each step is journaled, then recover: one version serves
 # under the name, with its config, and no temporary container is left.
-for stepname in begin backup-start backup tag create created healthy switch retire; do
+for stepname in begin backup-start backup create created tag healthy switch retire; do
   check "kill -9 after '$stepname', then recover"
   fresh
   echo '{"v":1}' >"$T/cfg/app.json"
