@@ -23,6 +23,7 @@ static const struct {
     { "weight", CLAW_ADMIN_WEIGHT }, { "switch", CLAW_ADMIN_SWITCH },
     { "drain", CLAW_ADMIN_DRAIN },   { "remove", CLAW_ADMIN_REMOVE },
     { "rename", CLAW_ADMIN_RENAME }, { "schedules", CLAW_ADMIN_SCHEDULES },
+    { "handover", CLAW_ADMIN_HANDOVER }, { "retire", CLAW_ADMIN_RETIRE },
 };
 
 /* Route and container names: what Docker allows in a container name. */
@@ -94,7 +95,8 @@ static int get_listen(const cJSON *o, claw_admin_req *r, claw_err *err)
 
 static int get_fields(const cJSON *o, claw_admin_req *r, claw_err *err)
 {
-    int needs_route = r->op != CLAW_ADMIN_LIST && r->op != CLAW_ADMIN_SCHEDULES;
+    int needs_route = r->op != CLAW_ADMIN_LIST && r->op != CLAW_ADMIN_SCHEDULES &&
+                      r->op != CLAW_ADMIN_HANDOVER && r->op != CLAW_ADMIN_RETIRE;
     if (needs_route && get_name(o, "route", r->route, sizeof r->route, err) != 0)
         return -1;
     int needs_container = r->op == CLAW_ADMIN_CREATE || r->op == CLAW_ADMIN_ADD ||
@@ -247,32 +249,50 @@ static int answer_error(cJSON *a, claw_err *err)
     return claw_fail(err, code ? code : CLAW_E_INVALID, 0, "%s", msg ? msg : "the daemon refused");
 }
 
-int claw_admin_call(const char *socket_path, const cJSON *req, double timeout,
-                    const claw_cancel *cancel, cJSON **answer, claw_err *err)
+/* Sends line on fd and reads the answer line. Descriptors passed with it
+ * (SCM_RIGHTS) go to fds when fds is given (at most max, *nfds of them), else are
+ * closed. The answer must say "ok": true. */
+static int exchange(int fd, const char *line, double timeout, const claw_cancel *cancel,
+                    int *fds, int max, int *nfds, cJSON **answer, claw_err *err)
 {
     *answer = NULL;
-    int fd = connect_unix(socket_path, err);
-    if (fd < 0)
-        return -1;
-    char *text = cJSON_PrintUnformatted(req);
-    claw_buf out, in;
-    claw_buf_init(&out);
+    if (nfds)
+        *nfds = 0;
+    claw_buf in;
     claw_buf_init(&in);
-    claw_buf_printf(&out, "%s\n", text ? text : "{}");
-    free(text);
-    int rc = send(fd, out.data, out.len, MSG_NOSIGNAL) == (ssize_t)out.len
-                 ? 0 : claw_fail_errno(err, errno, "cannot write to %s", socket_path);
+    size_t len = strlen(line);
+    int rc = send(fd, line, len, MSG_NOSIGNAL) == (ssize_t)len
+                 ? 0 : claw_fail_errno(err, errno, "cannot write to the clawengine daemon");
     double deadline = timeout > 0 ? claw_clock_monotonic() + timeout : 0;
     while (rc == 0 && !(in.data && memchr(in.data, '\n', in.len))) {
         char buf[4096];
+        union {
+            struct cmsghdr h;
+            char space[CMSG_SPACE(sizeof(int) * CLAW_ADMIN_MAX_FDS)];
+        } ctl;
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+                              .msg_controllen = sizeof ctl.space };
         rc = wait_readable(fd, deadline, cancel, err);
-        ssize_t n = rc == 0 ? read(fd, buf, sizeof buf) : -1;
+        ssize_t n = rc == 0 ? recvmsg(fd, &msg, MSG_CMSG_CLOEXEC) : -1;
+        for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                continue;
+            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t j = 0; j < k; j++) {
+                int got;
+                memcpy(&got, CMSG_DATA(c) + j * sizeof(int), sizeof got);
+                if (fds && *nfds < max)
+                    fds[(*nfds)++] = got;
+                else
+                    close(got);
+            }
+        }
         if (rc == 0 && n <= 0)
             rc = claw_fail(err, CLAW_E_UNREACHABLE, 0, "the clawengine daemon closed the connection");
         if (rc == 0)
             claw_buf_add(&in, buf, (size_t)n);
     }
-    close(fd);
     if (rc == 0) {
         *answer = cJSON_Parse(in.data);
         if (!*answer)
@@ -283,7 +303,62 @@ int claw_admin_call(const char *socket_path, const cJSON *req, double timeout,
             *answer = NULL;
         }
     }
-    claw_buf_free(&out);
+    if (rc != 0 && fds) {
+        for (int j = 0; j < *nfds; j++)
+            close(fds[j]);
+        *nfds = 0;
+    }
     claw_buf_free(&in);
+    return rc;
+}
+
+int claw_admin_call(const char *socket_path, const cJSON *req, double timeout,
+                    const claw_cancel *cancel, cJSON **answer, claw_err *err)
+{
+    *answer = NULL;
+    int fd = connect_unix(socket_path, err);
+    if (fd < 0)
+        return -1;
+    char *text = cJSON_PrintUnformatted(req);
+    claw_buf out;
+    claw_buf_init(&out);
+    claw_buf_printf(&out, "%s\n", text ? text : "{}");
+    free(text);
+    int rc = exchange(fd, out.data, timeout, cancel, NULL, 0, NULL, answer, err);
+    close(fd);
+    claw_buf_free(&out);
+    return rc;
+}
+
+int claw_admin_handover(const char *socket_path, double timeout, int *fds, int max, int *nfds,
+                        cJSON **answer, claw_err *err)
+{
+    int fd = connect_unix(socket_path, err);
+    if (fd < 0)
+        return -1;
+    if (exchange(fd, "{\"op\":\"handover\"}\n", timeout, NULL, fds, max, nfds, answer, err) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (cJSON_GetArraySize(cJSON_GetObjectItem(*answer, "listen")) != *nfds) {
+        for (int j = 0; j < *nfds; j++)
+            close(fds[j]);
+        *nfds = 0;
+        cJSON_Delete(*answer);
+        *answer = NULL;
+        close(fd);
+        return claw_fail(err, CLAW_E_PARSE, 0,
+                         "the clawengine daemon at %s named other listening sockets than it passed",
+                         socket_path);
+    }
+    return fd;
+}
+
+int claw_admin_retire(int fd, double timeout, claw_err *err)
+{
+    cJSON *answer;
+    int rc = exchange(fd, "{\"op\":\"retire\"}\n", timeout, NULL, NULL, 0, NULL, &answer, err);
+    cJSON_Delete(answer);
+    close(fd);
     return rc;
 }

@@ -23,6 +23,8 @@ typedef enum {
     CLAW_ADMIN_REMOVE, /* route, container */
     CLAW_ADMIN_RENAME, /* route, container, to */
     CLAW_ADMIN_SCHEDULES, /* the daemon's schedules: next times, last run, skipped */
+    CLAW_ADMIN_HANDOVER,  /* the listening sockets, passed to a new daemon (SCM_RIGHTS) */
+    CLAW_ADMIN_RETIRE,    /* after a handover, on its connection: stop as on SIGTERM */
 } claw_admin_op;
 
 typedef struct claw_admin_req {
@@ -44,6 +46,19 @@ void claw_admin_req_free(claw_admin_req *r);
  * becomes an error whose code is the answer's "code" (default "invalid"). */
 int claw_admin_call(const char *socket_path, const cJSON *req, double timeout,
                     const claw_cancel *cancel, cJSON **answer, claw_err *err);
+/* At most this many listening sockets pass in a handover (the kernel's SCM_MAX_FD). */
+#define CLAW_ADMIN_MAX_FDS 253
+
+/* The takeover of `clawengine daemon --takeover` (docs/proxy.md): asks the daemon at
+ * socket_path for its listening sockets. Returns the connection, kept open: the old
+ * daemon stops only when claw_admin_retire is sent on it, and serves on if it closes
+ * first. *answer is {"ok":true,"pid":N,"listen":[ADDR...]} and fds the descriptors
+ * (close-on-exec), in the order of "listen". -1 with err, whose code is
+ * "unreachable" when no daemon answers there. */
+int claw_admin_handover(const char *socket_path, double timeout, int *fds, int max, int *nfds,
+                        cJSON **answer, claw_err *err);
+/* Tells the daemon that handed its sockets over on fd to stop; closes fd. */
+int claw_admin_retire(int fd, double timeout, claw_err *err);
 /* $CLAWENGINE_ADMIN, else /run/clawengine/admin.sock. */
 const char *claw_admin_default_path(void);
 

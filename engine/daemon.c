@@ -180,6 +180,7 @@ typedef struct admin_client {
     claw_buf in;
     daemon_t *d;
     struct ticket *waiting; /* a drain or an address whose answer this client awaits */
+    int handover;           /* took the listening sockets: may retire this daemon */
     struct admin_client *next;
 } admin_client;
 
@@ -206,6 +207,9 @@ struct daemon {
     admin_client *clients;
     int stop, terminating;
     double term_deadline;
+    int takeover;          /* --takeover: the listening sockets come from the running daemon */
+    int handover_fd;       /* --takeover: the connection to it, until it is told to retire */
+    int handed_over;       /* retired by a new daemon: its sockets, state and admin path */
     claw_runs *runs;       /* policy runs (API, schedules) and the recover at start */
     claw_metrics metrics;
     claw_httpd *httpd;     /* the HTTP API, when the config has `api:` */
@@ -220,9 +224,12 @@ static int route_port(const daemon_t *d, const char *route)
     return cJSON_IsNumber(p) ? p->valueint : 0;
 }
 
-/* What survives a restart: every route with its listeners, port and backends. */
+/* What survives a restart: every route with its listeners, port and backends. Once
+ * handed over, the state file is the new daemon's. */
 static void persist(daemon_t *d)
 {
+    if (d->handed_over)
+        return;
     cJSON *routes = claw_proxy_list(d->p);
     cJSON *r;
     cJSON_ArrayForEach(r, routes) {
@@ -654,6 +661,87 @@ static cJSON *ask_address(daemon_t *d, admin_client *c, claw_admin_req *r)
 
 /* Carries out one command. NULL: the answer comes later (a drain, or a command that
  * waits for a container's address). */
+static void begin_stop(daemon_t *d, const char *why);
+
+/* A new daemon (--takeover) asks for the listening sockets: the answer names their
+ * addresses and carries them (SCM_RIGHTS). This daemon serves on until told to retire
+ * on the same connection, so a new daemon that fails to start changes nothing. */
+static cJSON *op_handover(daemon_t *d, admin_client *c)
+{
+    int fds[CLAW_ADMIN_MAX_FDS];
+    const char *addrs[CLAW_ADMIN_MAX_FDS];
+    claw_err err;
+    if (d->terminating) {
+        claw_fail(&err, CLAW_E_CONFLICT, 0, "handover: this daemon is stopping");
+        return error_answer(&err);
+    }
+    int n = claw_proxy_listeners(d->p, fds, addrs, CLAW_ADMIN_MAX_FDS);
+    if (n <= CLAW_ADMIN_MAX_FDS)
+        n += claw_httpd_listeners(d->httpd, fds + n, addrs + n, CLAW_ADMIN_MAX_FDS - n);
+    if (n > CLAW_ADMIN_MAX_FDS) {
+        claw_fail(&err, CLAW_E_INVALID, 0, "handover: %d listening sockets, at most %d pass", n,
+                  CLAW_ADMIN_MAX_FDS);
+        return error_answer(&err);
+    }
+    cJSON *a = ok_answer();
+    cJSON_AddNumberToObject(a, "pid", (double)getpid());
+    cJSON_AddItemToObject(a, "listen", cJSON_CreateStringArray(addrs, n));
+    char *text = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    if (!text)
+        return NULL;
+    size_t len = strlen(text);
+    text[len] = '\n';
+    union {
+        struct cmsghdr h;
+        char space[CMSG_SPACE(sizeof fds)];
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = { .iov_base = text, .iov_len = len + 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (n > 0) {
+        msg.msg_control = ctl.space;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+        struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+        memcpy(CMSG_DATA(h), fds, sizeof(int) * (size_t)n);
+    }
+    struct ucred peer = { 0 };
+    socklen_t plen = sizeof peer;
+    getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen);
+    if (sendmsg(c->fd, &msg, MSG_NOSIGNAL) == (ssize_t)(len + 1)) {
+        c->handover = 1;
+        claw_log_printf(d->log, CLAW_LOG_INFO, "handover: %d listening socket(s) passed to pid %d",
+                        n, (int)peer.pid);
+    } else {
+        claw_log_printf(d->log, CLAW_LOG_WARN, "handover to pid %d failed: %s", (int)peer.pid,
+                        strerror(errno));
+    }
+    free(text);
+    return NULL;
+}
+
+/* The new daemon serves: this one stops as on SIGTERM, leaving the admin socket's
+ * path and the state file to it. The listening sockets it closes stay open in the
+ * new daemon, with the connections waiting in them. */
+static void retire(daemon_t *d, admin_client *c)
+{
+    struct ucred peer = { 0 };
+    socklen_t plen = sizeof peer;
+    getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen);
+    d->handed_over = 1;
+    if (d->admin_fd >= 0) {
+        claw_proxy_unwatch(d->p, d->admin_fd);
+        close(d->admin_fd);
+        d->admin_fd = -1;
+    }
+    char why[64];
+    snprintf(why, sizeof why, "after the handover to pid %d", (int)peer.pid);
+    begin_stop(d, why);
+}
+
 static cJSON *execute(daemon_t *d, admin_client *c, claw_admin_req *r)
 {
     claw_err err = { 0 };
@@ -713,6 +801,16 @@ static cJSON *execute(daemon_t *d, admin_client *c, claw_admin_req *r)
     case CLAW_ADMIN_RENAME:
         rc = claw_proxy_backend_rename(d->p, r->route, r->container, r->to, &err);
         break;
+    case CLAW_ADMIN_HANDOVER:
+        return op_handover(d, c);
+    case CLAW_ADMIN_RETIRE:
+        if (!c->handover) {
+            claw_fail(&err, CLAW_E_INVALID, 0, "retire: only after a handover, on its connection");
+            return error_answer(&err);
+        }
+        reply(c, ok_answer());
+        retire(d, c);
+        return NULL;
     }
     if (rc != 0)
         return error_answer(&err);
@@ -795,15 +893,23 @@ static int open_admin(daemon_t *d, claw_err *err)
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    /* A socket file left by a daemon that died is in the way; a live one is not. */
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+    /* A socket file left by a daemon that died is in the way; a live one is not,
+     * unless this daemon takes over from it. */
+    if (fd >= 0 && !d->takeover && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
         close(fd);
         return claw_fail(err, CLAW_E_CONFLICT, 0,
                          "another clawengine daemon answers on %s", path);
     }
-    unlink(path);
+    /* Taking over, the new socket replaces the old one's path in one rename, so no
+     * client finds the path missing. */
+    size_t plen = strlen(sa.sun_path);
+    int swap = d->takeover && plen + sizeof ".new" <= sizeof sa.sun_path;
+    if (swap)
+        memcpy(sa.sun_path + plen, ".new", sizeof ".new");
+    unlink(sa.sun_path);
     mode_t old = umask(0177); /* the socket is born 0600 */
-    int rc = fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0;
+    int rc = fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0 ||
+             (swap && rename(sa.sun_path, path) != 0);
     umask(old);
     if (rc) {
         int e = errno;
@@ -1105,6 +1211,24 @@ static void reload(daemon_t *d)
     claw_log_printf(d->log, CLAW_LOG_INFO, "config reloaded from %s", d->config_path);
 }
 
+/* No new connections, runs or schedules; open connections may finish until the
+ * drain timeout. */
+static void begin_stop(daemon_t *d, const char *why)
+{
+    if (d->terminating)
+        return;
+    d->terminating = 1;
+    d->term_deadline = claw_clock_monotonic() + d->cfg.drain_timeout;
+    claw_proxy_stop_listening(d->p);
+    claw_httpd_stop_listening(d->httpd);
+    claw_runs_terminate(d->runs); /* SIGTERM: policies unwind and exit 130 */
+    claw_log_printf(d->log, CLAW_LOG_INFO, "stopping %s: %d connection(s) to finish", why,
+                    claw_proxy_connections(d->p));
+    if (claw_runs_count(d->runs, 0))
+        claw_log_printf(d->log, CLAW_LOG_INFO, "stopping: %d run(s) to end",
+                        claw_runs_count(d->runs, 0));
+}
+
 static void on_signal_fd(claw_watch *w, unsigned events)
 {
     daemon_t *d = (daemon_t *)((char *)w - offsetof(daemon_t, sig_w));
@@ -1114,17 +1238,10 @@ static void on_signal_fd(claw_watch *w, unsigned events)
         if (si.ssi_signo == SIGHUP) {
             reload(d);
         } else if (!d->terminating) {
-            d->terminating = 1;
-            d->term_deadline = claw_clock_monotonic() + d->cfg.drain_timeout;
-            claw_proxy_stop_listening(d->p);
-            claw_httpd_stop_listening(d->httpd);
-            claw_runs_terminate(d->runs); /* SIGTERM: policies unwind and exit 130 */
-            claw_log_printf(d->log, CLAW_LOG_INFO, "stopping on %s from pid %u: %d connection(s) to finish",
-                            si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", si.ssi_pid,
-                            claw_proxy_connections(d->p));
-            if (claw_runs_count(d->runs, 0))
-                claw_log_printf(d->log, CLAW_LOG_INFO, "stopping: %d run(s) to end",
-                                claw_runs_count(d->runs, 0));
+            char why[64];
+            snprintf(why, sizeof why, "on %s from pid %u",
+                     si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", si.ssi_pid);
+            begin_stop(d, why);
         } else {
             d->stop = 1; /* a second signal: stop now */
         }
@@ -1200,6 +1317,48 @@ static void raise_fd_limit(daemon_t *d)
                         (long)rl.rlim_cur, (long)rl.rlim_cur / 2);
 }
 
+/* --takeover: the listening sockets of the daemon answering on the admin socket, so
+ * that listening never stops. Without one there, the start is an ordinary one. */
+static int take_sockets(daemon_t *d, claw_err *err)
+{
+    int fds[CLAW_ADMIN_MAX_FDS], n = 0;
+    cJSON *answer = NULL;
+    claw_err e;
+    d->handover_fd = claw_admin_handover(d->cfg.admin, 5, fds, CLAW_ADMIN_MAX_FDS, &n, &answer, &e);
+    if (d->handover_fd < 0) {
+        if (strcmp(e.code, CLAW_E_UNREACHABLE) != 0) /* exit 1, not a config error */
+            return claw_fail(err, CLAW_E_CONFLICT, 0, "takeover: %s", e.message);
+        claw_log_printf(d->log, CLAW_LOG_INFO, "takeover: no daemon answers on %s; starting without one",
+                        d->cfg.admin);
+        return 0;
+    }
+    const cJSON *listen = cJSON_GetObjectItem(answer, "listen");
+    for (int i = 0; i < n; i++) {
+        const char *addr = cJSON_GetStringValue(cJSON_GetArrayItem(listen, i));
+        claw_listen_pool_add(addr ? addr : "", fds[i]);
+    }
+    claw_log_printf(d->log, CLAW_LOG_INFO, "takeover: %d listening socket(s) from pid %d", n,
+                    cJSON_GetObjectItem(answer, "pid") ? cJSON_GetObjectItem(answer, "pid")->valueint : 0);
+    cJSON_Delete(answer);
+    return 0;
+}
+
+/* This daemon listens and answers the admin socket: the old one stops. */
+static void end_takeover(daemon_t *d)
+{
+    int unused = claw_listen_pool_close();
+    if (unused)
+        claw_log_printf(d->log, CLAW_LOG_INFO,
+                        "takeover: %d listening socket(s) the config no longer has closed", unused);
+    if (d->handover_fd < 0)
+        return;
+    claw_err e;
+    if (claw_admin_retire(d->handover_fd, 5, &e) != 0)
+        claw_log_printf(d->log, CLAW_LOG_WARN, "takeover: the old daemon was not told to stop: %s",
+                        e.message);
+    d->handover_fd = -1;
+}
+
 static int start(daemon_t *d, const char *docker_host, claw_err *err)
 {
     raise_fd_limit(d);
@@ -1208,7 +1367,9 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
     if (!(d->lookups = claw_lookups_new(d->p, d->exe, docker_host)))
         return claw_fail(err, CLAW_E_IO, 0, "out of memory");
     d->ports = cJSON_CreateObject();
-    if (open_signals(d, err) != 0 || open_admin(d, err) != 0)
+    /* Taking over, the admin socket is replaced last: until this daemon serves, the
+     * old one is the one to talk to, and it serves on if this start fails. */
+    if (open_signals(d, err) != 0 || (d->takeover ? take_sockets(d, err) : open_admin(d, err)) != 0)
         return -1;
     cJSON *state = read_state(d);
     int rc = open_runs(d, state, docker_host, err);
@@ -1217,9 +1378,13 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
     if (rc == 0)
         rc = setup_routes(d, state, err);
     cJSON_Delete(state);
+    if (rc == 0 && d->takeover)
+        rc = open_admin(d, err);
     if (rc != 0)
         return -1;
     persist(d);
+    if (d->takeover)
+        end_takeover(d);
     return 0;
 }
 
@@ -1236,6 +1401,9 @@ static void finish(daemon_t *d)
         close(d->admin_fd);
         unlink(d->cfg.admin);
     }
+    if (d->handover_fd >= 0)
+        close(d->handover_fd); /* a start that failed: the old daemon serves on */
+    claw_listen_pool_close();
     if (d->sig_fd > 0)
         close(d->sig_fd);
     claw_proxy_free(d->p);
@@ -1280,7 +1448,8 @@ static void announce(daemon_t *d)
 {
     d->announced = 1;
     claw_log_printf(d->log, CLAW_LOG_INFO,
-                    "features: epoll (level-triggered), SO_REUSEPORT, accept4, TCP_NODELAY; "
+                    "features: epoll (level-triggered), SO_REUSEPORT, accept4, TCP_NODELAY, "
+                    "SCM_RIGHTS (--takeover); "
                     "bytes copied through one 64 KiB buffer (no splice: for request-sized "
                     "messages two read/write calls beat four splice calls and a pipe)");
     claw_log_printf(d->log, CLAW_LOG_INFO, "serving %d route(s) %.1f ms after start; admin socket %s",
@@ -1290,10 +1459,11 @@ static void announce(daemon_t *d)
 }
 
 int claw_daemon_run(const char *config_path, const char *docker_host, const char *exe,
-                    claw_log *log, claw_err *err)
+                    int takeover, claw_log *log, claw_err *err)
 {
     daemon_t d = { .config_path = config_path, .exe = exe, .log = log, .admin_fd = -1,
-                   .sig_fd = -1, .t0 = claw_clock_monotonic() };
+                   .sig_fd = -1, .t0 = claw_clock_monotonic(), .takeover = takeover,
+                   .handover_fd = -1 };
     d.metrics.start_time = claw_clock_now();
     d.rng = (uint64_t)(d.metrics.start_time * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     if (load_config(config_path, &d.cfg, err) != 0)

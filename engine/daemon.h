@@ -8,10 +8,13 @@
 #include "log.h"
 
 /* Runs in the foreground until SIGTERM or SIGINT (which it blocks, to read them
- * from a signalfd). exe is clawengine, which it starts for policy runs and for
- * backend addresses (`clawengine route resolve`). Returns 0 after a clean stop. */
+ * from a signalfd), or until a new daemon took over. exe is clawengine, which it
+ * starts for policy runs and for backend addresses (`clawengine route resolve`).
+ * takeover: listen on the sockets of the daemon answering on the admin socket, then
+ * tell it to stop (docs/proxy.md, "Upgrading the daemon"). Returns 0 after a clean
+ * stop. */
 int claw_daemon_run(const char *config_path, const char *docker_host, const char *exe,
-                    claw_log *log, claw_err *err);
+                    int takeover, claw_log *log, claw_err *err);
 /* Loads and checks the config only (`clawengine daemon --check`). */
 int claw_daemon_check(const char *config_path, claw_err *err);
 

@@ -14,12 +14,14 @@
 #include "exitcode.h"
 
 static const char daemon_usage[] =
-    "usage: clawengine daemon --config FILE [--check]\n"
+    "usage: clawengine daemon --config FILE [--check | --takeover]\n"
     "\n"
     "Runs the traffic switch in the foreground: listens on the routes' addresses and\n"
     "forwards connections to their containers; runs policies on schedules and answers\n"
     "the HTTP API when FILE has schedules: and api:. SIGHUP reloads FILE; SIGTERM\n"
-    "drains and stops. --check only checks FILE. See docs/proxy.md, docs/http-api.md.\n";
+    "drains and stops. --check only checks FILE. --takeover replaces the daemon that\n"
+    "answers on the admin socket without a refused connection: its listening sockets\n"
+    "pass to this one, then it drains and stops. See docs/proxy.md, docs/http-api.md.\n";
 
 /* What clawengine passes on: its own path, and the global options it has checked
  * already, of which the daemon uses -H and the log's. */
@@ -68,7 +70,7 @@ static int exit_code(const claw_err *err)
 static int run_daemon(struct opts *o, int argc, char **argv)
 {
     const char *config = NULL;
-    int check = 0;
+    int check = 0, takeover = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];
@@ -76,6 +78,8 @@ static int run_daemon(struct opts *o, int argc, char **argv)
             config = argv[i] + 9;
         else if (strcmp(argv[i], "--check") == 0)
             check = 1;
+        else if (strcmp(argv[i], "--takeover") == 0)
+            takeover = 1;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return fputs(daemon_usage, stdout), CLAW_EXIT_OK;
         else
@@ -83,9 +87,11 @@ static int run_daemon(struct opts *o, int argc, char **argv)
     }
     if (!config)
         return claw_usage_error("%s", "daemon: --config FILE is required");
+    if (check && takeover)
+        return claw_usage_error("%s", "daemon: --check and --takeover do not go together");
     claw_err err = { 0 };
     int rc = check ? claw_daemon_check(config, &err)
-                   : claw_daemon_run(config, o->host, o->exe, &o->log, &err);
+                   : claw_daemon_run(config, o->host, o->exe, takeover, &o->log, &err);
     if (rc == 0)
         return CLAW_EXIT_OK;
     fprintf(stderr, "clawengine: %s\n", err.message);

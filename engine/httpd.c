@@ -32,6 +32,7 @@ typedef struct http_conn {
 typedef struct http_listener {
     claw_watch w;
     int fd;
+    char addr[128];
     struct claw_httpd *s;
     struct http_listener *next;
 } http_listener;
@@ -213,6 +214,7 @@ static int listen_one(claw_httpd *s, const char *addr, claw_err *err)
         return claw_fail(err, CLAW_E_IO, 0, "out of memory");
     }
     *l = (http_listener){ .w.on_event = on_accept, .fd = fd, .s = s, .next = s->listeners };
+    snprintf(l->addr, sizeof l->addr, "%s", addr);
     s->listeners = l;
     return claw_proxy_watch(s->loop, fd, EPOLLIN, &l->w);
 }
@@ -226,6 +228,18 @@ int claw_httpd_listen(claw_httpd *s, const char *const *addrs, int n, claw_err *
         }
     }
     return 0;
+}
+
+int claw_httpd_listeners(const claw_httpd *s, int *fds, const char **addrs, int max)
+{
+    int n = 0;
+    for (const http_listener *l = s ? s->listeners : NULL; l; l = l->next, n++) {
+        if (n < max) {
+            fds[n] = l->fd;
+            addrs[n] = l->addr;
+        }
+    }
+    return n;
 }
 
 void claw_httpd_stop_listening(claw_httpd *s)

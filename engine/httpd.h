@@ -34,6 +34,9 @@ claw_httpd *claw_httpd_new(claw_proxy *loop, const claw_log *log, double request
 int claw_httpd_listen(claw_httpd *s, const char *const *addrs, int n, claw_err *err);
 /* No new connections; those open are answered. */
 void claw_httpd_stop_listening(claw_httpd *s);
+/* The listening sockets and their addresses (s may be NULL): fills at most max,
+ * returns how many there are. */
+int claw_httpd_listeners(const claw_httpd *s, int *fds, const char **addrs, int max);
 void claw_httpd_set_timeout(claw_httpd *s, double request_timeout);
 void claw_httpd_free(claw_httpd *s);
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "clock.h"
 
 #define MAX_BACKENDS 64
@@ -561,8 +562,48 @@ static backend *need_backend(const claw_proxy *p, const char *rname, const char 
     return i < 0 ? NULL : r->slot[i];
 }
 
+/* Listening sockets taken over from the daemon this one replaces, by address. */
+static struct {
+    char addr[128];
+    int fd;
+} pool[CLAW_ADMIN_MAX_FDS];
+static int npool;
+
+void claw_listen_pool_add(const char *addr, int fd)
+{
+    if (npool == CLAW_ADMIN_MAX_FDS || strlen(addr) >= sizeof pool[0].addr) {
+        close(fd);
+        return;
+    }
+    snprintf(pool[npool].addr, sizeof pool[npool].addr, "%s", addr);
+    pool[npool++].fd = fd;
+}
+
+int claw_listen_pool_close(void)
+{
+    int n = npool;
+    while (npool > 0)
+        close(pool[--npool].fd);
+    return n;
+}
+
+static int pool_take(const char *addr)
+{
+    for (int i = 0; i < npool; i++) {
+        if (strcmp(pool[i].addr, addr) == 0) {
+            int fd = pool[i].fd;
+            pool[i] = pool[--npool];
+            return fd;
+        }
+    }
+    return -1;
+}
+
 int claw_listen_tcp(const char *addr, int backlog, int reuseport, claw_err *err)
 {
+    int taken = pool_take(addr);
+    if (taken >= 0)
+        return taken;
     struct sockaddr_storage ss;
     socklen_t len;
     if (claw_parse_addr(addr, &ss, &len, err) != 0)
@@ -884,6 +925,20 @@ cJSON *claw_proxy_list(const claw_proxy *p)
         cJSON_AddItemToArray(routes, o);
     }
     return routes;
+}
+
+int claw_proxy_listeners(const claw_proxy *p, int *fds, const char **addrs, int max)
+{
+    int n = 0;
+    for (const route *r = p->routes; r; r = r->next) {
+        for (const listener *l = r->listeners; l; l = l->next, n++) {
+            if (n < max) {
+                fds[n] = l->fd;
+                addrs[n] = l->addr;
+            }
+        }
+    }
+    return n;
 }
 
 int claw_proxy_connections(const claw_proxy *p)

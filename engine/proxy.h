@@ -70,6 +70,9 @@ int claw_proxy_backend_count(const claw_proxy *p, const char *route);
 /* {"routes":[{"name","listen","sticky","backends":[{...counters}]}]} */
 cJSON *claw_proxy_list(const claw_proxy *p);
 int claw_proxy_connections(const claw_proxy *p);
+/* The routes' listening sockets and their addresses: fills at most max, returns how
+ * many there are. */
+int claw_proxy_listeners(const claw_proxy *p, int *fds, const char **addrs, int max);
 
 /* Runs the loop until *stop is set (checked after every wake-up). */
 int claw_proxy_run(claw_proxy *p, volatile int *stop, claw_err *err);
@@ -83,5 +86,11 @@ void claw_format_addr(const struct sockaddr *sa, char *buf, size_t size);
  * SO_REUSEPORT when asked, so a restarted daemon can bind beside the old one).
  * Returns the descriptor, or -1 with err "cannot listen on ADDR: reason". */
 int claw_listen_tcp(const char *addr, int backlog, int reuseport, claw_err *err);
+/* A listening socket taken over from the daemon this one replaces (docs/proxy.md,
+ * "Upgrading the daemon"): claw_listen_tcp returns it for exactly this address
+ * instead of binding a new one. */
+void claw_listen_pool_add(const char *addr, int fd);
+/* Closes the taken-over sockets no address asked for; returns how many. */
+int claw_listen_pool_close(void);
 
 #endif

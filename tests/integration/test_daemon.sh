@@ -58,7 +58,8 @@ done = function(summary)
     e.connect + e.read + e.write + e.timeout + e.status))
 end
 LUA
-  wrk -t2 -c"${2:-32}" -d"$1" -s "$T/count.lua" "http://127.0.0.1:$PORT/${3:-}" | sed -n 's/^WRK //p'
+  wrk -t2 -c"${2:-32}" -d"$1" ${WRK_HEADER:+-H "$WRK_HEADER"} -s "$T/count.lua" "http://127.0.0.1:$PORT/${3:-}" |
+    sed -n 's/^WRK //p'
 }
 
 write_config
@@ -263,6 +264,45 @@ IDLE=1 write_config
 start_daemon
 out=$($NET idle 127.0.0.1 $PORT 10)
 [ "$out" = "closed=True after 1s" ] || [ "$out" = "closed=True after 2s" ] || fail "$out"
+stop_daemon
+done_check
+
+check "--takeover: the listening sockets pass to a new daemon, no connection is refused"
+write_config
+start_daemon
+old=$dpid
+WRK_HEADER="Connection: close" wrk_run 4s 16 >"$T/takeover.wrk" &
+w=$!
+sleep 1.5
+"$CLAW" daemon --config "$T/daemon.yml" --takeover >>"$T/daemon.log" 2>&1 &
+dpid=$!
+wait "$old"
+orc=$?
+[ "$orc" = 0 ] || fail "the old daemon exited with $orc"
+wait $w
+read -r reqs errs <"$T/takeover.wrk"
+echo "$current: $reqs requests (a new connection each), $errs errors" >&2
+[ "$errs" = 0 ] && [ "$reqs" -ge 2000 ] || fail "$reqs requests, $errs errors"
+kill -0 "$dpid" 2>/dev/null || fail "the new daemon is gone: $(tail -3 "$T/daemon.log")"
+grep -q "takeover: 2 listening socket(s) from pid $old" "$T/daemon.log" || fail "log: $(tail -5 "$T/daemon.log")"
+grep -q "stopping after the handover to pid $dpid" "$T/daemon.log" || fail "log: $(tail -5 "$T/daemon.log")"
+claw route list
+expect_rc 0
+expect_out_has "claw-it-d-"
+[ -n "$(version)" ] || fail "not served after the takeover"
+[ "$($NET admin "$T/admin.sock" '{"op":"retire"}')" = '{"ok":false,"code":"invalid","error":"retire: only after a handover, on its connection"}' ] ||
+  fail "a retire without a handover was not refused"
+kill -0 "$dpid" 2>/dev/null || fail "a retire without a handover stopped the daemon"
+stop_daemon
+[ "$drc" = 0 ] || fail "the new daemon exited with $drc"
+done_check
+
+check "--takeover with no daemon running starts as usual"
+"$CLAW" daemon --config "$T/daemon.yml" --takeover >>"$T/daemon.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.05; done
+[ -n "$(version)" ] || fail "not served"
+grep -q "takeover: no daemon answers on $T/admin.sock; starting without one" "$T/daemon.log" || fail "log"
 stop_daemon
 done_check
 

@@ -43,6 +43,14 @@ static void valid_commands(void)
     CHECK(r.weights == NULL && r.listen == NULL);
     claw_admin_req_free(&r);
 
+    /* handover and retire take no fields */
+    CHECK_INT(parse("{\"op\":\"handover\"}", &r, &e), 0);
+    CHECK_INT(r.op, CLAW_ADMIN_HANDOVER);
+    claw_admin_req_free(&r);
+    CHECK_INT(parse("{\"op\":\"retire\"}", &r, &e), 0);
+    CHECK_INT(r.op, CLAW_ADMIN_RETIRE);
+    claw_admin_req_free(&r);
+
     /* schedules takes no fields; a route given with it is ignored, as with list */
     CHECK_INT(parse("{\"op\":\"schedules\"}", &r, &e), 0);
     CHECK_INT(r.op, CLAW_ADMIN_SCHEDULES);
