@@ -3,7 +3,8 @@
 --
 --   clawengine run policies/notify-only.lua [OPTIONS] [NAME...]
 --
--- For each running container (or the NAMEs, or those with --label), the registry
+-- For each running container (or the NAMEs, or those with --label; stopped ones too
+-- with --include-stopped), the registry
 -- is asked for the digest of the image reference it was created from (a HEAD, no
 -- pull) and compared with the image it runs; with --tags semver|calver, newer version
 -- tags are looked for. An update already notified is not notified again (--always
@@ -25,6 +26,7 @@ local spec = {
   description = "Reports available image updates without pulling, and notifies them once.",
   options = {
     { "label", value = "KEY=VALUE", list = true, help = "only containers with this label" },
+    { "include-stopped", help = "also check stopped containers (without NAMEs)" },
     { "notify", value = "URL", list = true, help = "where to send the message (default: $CLAWENGINE_NOTIFY)" },
     { "tags", value = "POLICY", default = "same", help = "same (the tag's digest changed), semver or calver (a newer tag)" },
     { "level", value = "LEVEL", default = "major", help = "with --tags: the largest step allowed: major, minor or patch" },
@@ -56,7 +58,8 @@ if #names > 0 then
   end
 else
   list = {}
-  for _, s in ipairs(assert(docker.containers { label = #opts.label > 0 and opts.label or nil })) do
+  for _, s in ipairs(assert(docker.containers { all = opts.include_stopped,
+    label = #opts.label > 0 and opts.label or nil })) do
     local c = docker.inspect(s.Id)
     if c then list[#list + 1] = c end
   end

@@ -84,6 +84,17 @@ print(r.name, r.status, r.new.digest, r.notified)')
 [ "$(printf '%s' "$out" | "$CLAW" run "$p")" = "claw-it-notify	update available	$new	true" ] || fail "json: $out"
 done_check
 
+check "--include-stopped: a stopped container is checked too"
+docker create --name claw-it-notify-stopped --label claw.it.notify=stopped $REPO:latest >/dev/null
+claw run "$POLICY" --label claw.it.notify=stopped
+expect_rc 0
+[[ $out != *claw-it-notify-stopped* ]] || fail "a stopped container checked without --include-stopped: $out"
+claw run "$POLICY" --label claw.it.notify=stopped --include-stopped
+expect_rc 5
+expect_out_has "claw-it-notify-stopped ($REPO:latest): update available: latest ${new:0:19}"
+docker rm claw-it-notify-stopped >/dev/null
+done_check
+
 check "a registry that is down: a failed check, exit 6, never 'up to date'"
 kill $reg
 wait $reg 2>/dev/null
