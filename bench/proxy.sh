@@ -539,7 +539,7 @@ mb() {
   else echo NA; fi
 }
 
-# The daemon says which kernel features it uses (splice, SO_REUSEPORT,
+# The daemon says which kernel features it uses (splice, SCM_RIGHTS,
 # epoll) in a "features:" log line; repeat it here when it does.
 print_features() {
   [[ -n ${URL[clawengine]:-} ]] || return 0

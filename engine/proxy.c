@@ -599,7 +599,7 @@ static int pool_take(const char *addr)
     return -1;
 }
 
-int claw_listen_tcp(const char *addr, int backlog, int reuseport, claw_err *err)
+int claw_listen_tcp(const char *addr, int backlog, claw_err *err)
 {
     int taken = pool_take(addr);
     if (taken >= 0)
@@ -612,8 +612,6 @@ int claw_listen_tcp(const char *addr, int backlog, int reuseport, claw_err *err)
     int one = 1;
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (reuseport)
-            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         if (ss.ss_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     }
@@ -629,7 +627,7 @@ int claw_listen_tcp(const char *addr, int backlog, int reuseport, claw_err *err)
 static int open_listener(claw_proxy *p, route *r, const char *addr, claw_err *err)
 {
     claw_err e;
-    int fd = claw_listen_tcp(addr, 4096, 1, &e);
+    int fd = claw_listen_tcp(addr, 4096, &e);
     if (fd < 0)
         return claw_fail(err, e.code, e.status, "route %s: %s", r->name, e.message);
     listener *l = calloc(1, sizeof *l);

@@ -36,8 +36,9 @@ int claw_proxy_rewatch(claw_proxy *p, int fd, unsigned events, claw_watch *w);
  * must stay readable until they are handled (they see it closed and skip). */
 void claw_proxy_defer_free(claw_proxy *p, void *ptr);
 
-/* Routes. listen: "host:port" or "[v6]:port" strings. Listening sockets use
- * SO_REUSEPORT, so a new daemon can bind while the old one still serves. */
+/* Routes. listen: "host:port" or "[v6]:port" strings. No SO_REUSEPORT: an address
+ * another process listens on is refused ("Address already in use"), a second daemon
+ * included; a new daemon gets the old one's sockets instead (--takeover). */
 int claw_proxy_route(claw_proxy *p, const char *name, const char *const *listen, int n,
                      int sticky, claw_err *err);
 int claw_proxy_route_remove(claw_proxy *p, const char *name, claw_err *err);
@@ -83,9 +84,9 @@ int claw_proxy_step(claw_proxy *p, double wait, claw_err *err);
 int claw_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, claw_err *err);
 void claw_format_addr(const struct sockaddr *sa, char *buf, size_t size);
 /* A non-blocking listening TCP socket on "host:port" (IPv6 only for an IPv6 address;
- * SO_REUSEPORT when asked, so a restarted daemon can bind beside the old one).
- * Returns the descriptor, or -1 with err "cannot listen on ADDR: reason". */
-int claw_listen_tcp(const char *addr, int backlog, int reuseport, claw_err *err);
+ * SO_REUSEADDR, not SO_REUSEPORT). Returns the descriptor, or -1 with err "cannot
+ * listen on ADDR: reason". */
+int claw_listen_tcp(const char *addr, int backlog, claw_err *err);
 /* A listening socket taken over from the daemon this one replaces (docs/proxy.md,
  * "Upgrading the daemon"): claw_listen_tcp returns it for exactly this address
  * instead of binding a new one. */

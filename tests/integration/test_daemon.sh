@@ -306,6 +306,18 @@ grep -q "takeover: no daemon answers on $T/admin.sock; starting without one" "$T
 stop_daemon
 done_check
 
+check "a second daemon on the same address is refused, whatever its admin socket"
+start_daemon
+sed "s#admin: .*#admin: $T/admin2.sock#; s#state: .*#state: $T/state2/routes.json#" "$T/daemon.yml" >"$T/second.yml"
+"$CLAW" daemon --config "$T/second.yml" >"$T/second.log" 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "exit code $rc: $(cat "$T/second.log")"
+grep -q "route gw: cannot listen on 127.0.0.1:$PORT: Address already in use" "$T/second.log" ||
+  fail "message: $(cat "$T/second.log")"
+[ -n "$(version)" ] || fail "the first daemon stopped serving"
+stop_daemon
+done_check
+
 check "SIGHUP reloads the config: a new route"
 write_config
 cat >>"$T/daemon.yml" <<YML
