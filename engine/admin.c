@@ -26,8 +26,7 @@ static const struct {
     { "handover", CLAW_ADMIN_HANDOVER }, { "retire", CLAW_ADMIN_RETIRE },
 };
 
-/* Route and container names: what Docker allows in a container name. */
-static int valid_name(const char *s, size_t max)
+int claw_admin_name_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);
     if (n == 0 || n >= max)
@@ -44,7 +43,7 @@ static int get_name(const cJSON *o, const char *key, char *out, size_t size, cla
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!v)
         return claw_fail(err, CLAW_E_INVALID, 0, "admin: \"%s\" is missing", key);
-    if (!cJSON_IsString(v) || !valid_name(v->valuestring, size))
+    if (!cJSON_IsString(v) || !claw_admin_name_ok(v->valuestring, size))
         return claw_fail(err, CLAW_E_INVALID, 0,
                          "admin: \"%s\" must be a name of letters, digits, '_', '.' and '-'", key);
     snprintf(out, size, "%s", v->valuestring);
@@ -65,7 +64,7 @@ static int get_weights(const cJSON *o, claw_admin_req *r, claw_err *err)
                          "admin: \"weights\" must be an object of container: percent");
     const cJSON *e;
     cJSON_ArrayForEach(e, w) {
-        if (!valid_name(e->string, sizeof r->container))
+        if (!claw_admin_name_ok(e->string, sizeof r->container))
             return claw_fail(err, CLAW_E_INVALID, 0, "admin: invalid container name in \"weights\"");
         if (!is_int_in(e, 0, 100))
             return claw_fail(err, CLAW_E_INVALID, 0,

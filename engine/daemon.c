@@ -77,13 +77,15 @@ static int parse_route(const cJSON *r, cfg_route *out, const char *file, claw_er
         return bad(err, file, where, "must be a mapping with listen, container and port");
     if (claw_cfg_only_keys(r, keys, file, where, err) != 0)
         return -1;
+    if (!claw_admin_name_ok(r->string, sizeof out->name))
+        return bad(err, file, where, "a route's name is letters, digits, '_', '.' and '-'");
     snprintf(out->name, sizeof out->name, "%s", r->string);
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(r, "listen");
     out->listen = claw_cfg_strings(l, 0);
     if (!out->listen || cJSON_GetArraySize(out->listen) > CLAW_MAX_LISTEN)
         return bad(err, file, strcat(where, ".listen"), "must be an address or a list of 1 to 16 addresses");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "container");
-    if (!cJSON_IsString(c) || !*c->valuestring || strlen(c->valuestring) >= sizeof out->container)
+    if (!cJSON_IsString(c) || !claw_admin_name_ok(c->valuestring, sizeof out->container))
         return bad(err, file, strcat(where, ".container"), "must be the name of a container");
     snprintf(out->container, sizeof out->container, "%s", c->valuestring);
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "port");
@@ -161,11 +163,13 @@ static int load_config(const char *path, config *c, claw_err *err)
     return rc;
 }
 
-int claw_daemon_check(const char *config_path, claw_err *err)
+int claw_daemon_check(const char *config_path, int *routes, int *schedules, claw_err *err)
 {
     config c;
     if (load_config(config_path, &c, err) != 0)
         return -1;
+    *routes = c.nroutes;
+    *schedules = c.nsched;
     config_free(&c);
     return 0;
 }
@@ -180,7 +184,7 @@ typedef struct admin_client {
     claw_buf in;
     daemon_t *d;
     struct ticket *waiting; /* a drain or an address whose answer this client awaits */
-    int handover;           /* took the listening sockets: may retire this daemon */
+    int handover;           /* took the listening sockets (its pid): may retire this daemon */
     struct admin_client *next;
 } admin_client;
 
@@ -468,6 +472,9 @@ static cJSON *schedules_json(daemon_t *d);
 
 static void client_close(daemon_t *d, admin_client *c)
 {
+    if (c->handover && !d->handed_over)
+        claw_log_printf(d->log, CLAW_LOG_WARN,
+                        "handover: pid %d went away without taking over; serving on", c->handover);
     if (c->waiting)
         c->waiting->client = NULL; /* the drain goes on; nobody hears its end */
     admin_client **cp = &d->clients;
@@ -712,7 +719,7 @@ static cJSON *op_handover(daemon_t *d, admin_client *c)
     socklen_t plen = sizeof peer;
     getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen);
     if (sendmsg(c->fd, &msg, MSG_NOSIGNAL) == (ssize_t)(len + 1)) {
-        c->handover = 1;
+        c->handover = peer.pid > 0 ? (int)peer.pid : -1;
         claw_log_printf(d->log, CLAW_LOG_INFO, "handover: %d listening socket(s) passed to pid %d",
                         n, (int)peer.pid);
     } else {
@@ -728,9 +735,6 @@ static cJSON *op_handover(daemon_t *d, admin_client *c)
  * new daemon, with the connections waiting in them. */
 static void retire(daemon_t *d, admin_client *c)
 {
-    struct ucred peer = { 0 };
-    socklen_t plen = sizeof peer;
-    getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen);
     d->handed_over = 1;
     if (d->admin_fd >= 0) {
         claw_proxy_unwatch(d->p, d->admin_fd);
@@ -738,7 +742,7 @@ static void retire(daemon_t *d, admin_client *c)
         d->admin_fd = -1;
     }
     char why[64];
-    snprintf(why, sizeof why, "after the handover to pid %d", (int)peer.pid);
+    snprintf(why, sizeof why, "after the handover to pid %d", c->handover);
     begin_stop(d, why);
 }
 
@@ -1480,6 +1484,10 @@ int claw_daemon_run(const char *config_path, const char *docker_host, const char
         d.log = &flog;
     }
     int rc = start(&d, docker_host, err);
+    if (rc != 0 && logfile) /* stderr has it too: the caller prints it */
+        claw_log_printf(d.log, CLAW_LOG_ERROR, "not started%s: %s",
+                        d.handover_fd >= 0 ? " (the takeover is abandoned: the old daemon serves on)" : "",
+                        err->message);
     if (rc == 0 && d.starting == 0)
         announce(&d);
     while (rc == 0 && !d.stop) {

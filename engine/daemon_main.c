@@ -50,10 +50,10 @@ static int global_options(int argc, char **argv, struct opts *o)
         else if (ch == 'l' && claw_log_level_parse(optarg) >= 0)
             o->log.level = (claw_level)claw_log_level_parse(optarg);
         else if (ch != 'n')
-            return claw_usage_error("unknown option %s", argv[optind - 1]);
+            return claw_usage_error(NULL, "unknown option %s", argv[optind - 1]);
     }
     if (!o->exe || !*o->exe || optind >= argc || strcmp(argv[optind], "daemon") != 0)
-        return claw_usage_error("%s", "clawengine-daemon is started by `clawengine daemon`");
+        return claw_usage_error(NULL, "%s", "clawengine-daemon is started by `clawengine daemon`");
     return 0;
 }
 
@@ -83,15 +83,18 @@ static int run_daemon(struct opts *o, int argc, char **argv)
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return fputs(daemon_usage, stdout), CLAW_EXIT_OK;
         else
-            return claw_usage_error("daemon: unknown argument \"%s\"", argv[i]);
+            return claw_usage_error("daemon", "daemon: unknown argument \"%s\"", argv[i]);
     }
     if (!config)
-        return claw_usage_error("%s", "daemon: --config FILE is required");
+        return claw_usage_error("daemon", "%s", "daemon: --config FILE is required");
     if (check && takeover)
-        return claw_usage_error("%s", "daemon: --check and --takeover do not go together");
+        return claw_usage_error("daemon", "%s", "daemon: --check and --takeover do not go together");
     claw_err err = { 0 };
-    int rc = check ? claw_daemon_check(config, &err)
+    int routes = 0, schedules = 0;
+    int rc = check ? claw_daemon_check(config, &routes, &schedules, &err)
                    : claw_daemon_run(config, o->host, o->exe, takeover, &o->log, &err);
+    if (rc == 0 && check)
+        printf("%s: ok: %d route(s), %d schedule(s)\n", config, routes, schedules);
     if (rc == 0)
         return CLAW_EXIT_OK;
     fprintf(stderr, "clawengine: %s\n", err.message);

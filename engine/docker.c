@@ -55,12 +55,23 @@ static int parse_host(claw_docker *d, const char *host, claw_err *err)
                      host);
 }
 
-claw_docker *claw_docker_new(const char *host, const claw_cancel *cancel, claw_err *err)
+/* -H, else $DOCKER_HOST, else Docker's own socket. */
+static const char *which_host(const char *host)
 {
     if (!host || !*host)
         host = getenv("DOCKER_HOST");
-    if (!host || !*host)
-        host = "unix:///var/run/docker.sock";
+    return host && *host ? host : "unix:///var/run/docker.sock";
+}
+
+int claw_docker_check_host(const char *host, claw_err *err)
+{
+    claw_docker d = { 0 };
+    return parse_host(&d, which_host(host), err);
+}
+
+claw_docker *claw_docker_new(const char *host, const claw_cancel *cancel, claw_err *err)
+{
+    host = which_host(host);
     claw_docker *d = calloc(1, sizeof *d);
     if (!d) {
         claw_fail(err, CLAW_E_IO, 0, "out of memory");

@@ -20,6 +20,9 @@ typedef struct claw_docker claw_docker;
  * DOCKER_CERT_PATH), or NULL for $DOCKER_HOST, else unix:///var/run/docker.sock.
  * Nothing is contacted yet. */
 claw_docker *claw_docker_new(const char *host, const claw_cancel *cancel, claw_err *err);
+/* Whether host (NULL: $DOCKER_HOST, else the default socket) is one claw_docker_new
+ * takes: unix:///path or tcp://host:port. */
+int claw_docker_check_host(const char *host, claw_err *err);
 void claw_docker_free(claw_docker *d);
 const char *claw_docker_host(const claw_docker *d);
 /* The negotiated API minor version (41 for "1.41"); negotiates when needed. */

@@ -16,7 +16,9 @@ enum {
     CLAW_EXIT_INTERRUPTED = 130,
 };
 
-/* "clawengine: MESSAGE" and the pointer to --help on stderr; returns CLAW_EXIT_USAGE. */
-int claw_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "clawengine: MESSAGE" and the pointer to --help (of `clawengine COMMAND` when
+ * command is not NULL) on stderr; returns CLAW_EXIT_USAGE. */
+int claw_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -88,7 +88,7 @@ static int parse_options(int argc, char **argv, struct cli *c)
         case 'l': {
             int lv = claw_log_level_parse(optarg);
             if (lv < 0)
-                return claw_usage_error("invalid --log-level \"%s\" (debug, info, warn, error)",
+                return claw_usage_error(NULL, "invalid --log-level \"%s\" (debug, info, warn, error)",
                                         optarg);
             c->log.level = (claw_level)lv;
             break;
@@ -96,9 +96,12 @@ static int parse_options(int argc, char **argv, struct cli *c)
         case 'h': fputs(usage_text, stdout); return -1;
         case 'V': print_version(); return -1;
         default:
-            return claw_usage_error("unknown option %s", argv[optind - 1]);
+            return claw_usage_error(NULL, "unknown option %s", argv[optind - 1]);
         }
     }
+    claw_err e;
+    if (claw_docker_check_host(c->host, &e) != 0)
+        return claw_usage_error(NULL, "%s%s", e.message, c->host ? "" : " (from DOCKER_HOST)");
     return 0;
 }
 
@@ -209,11 +212,11 @@ int main(int argc, char **argv)
         return CLAW_EXIT_FAILURE;
     }
     if (rc == 0 && optind >= argc)
-        rc = claw_usage_error("%s", "no command given");
+        rc = claw_usage_error(NULL, "%s", "no command given");
     else if (rc == 0 && is_builtin(argv[optind]))
         rc = run_policy(&c, argv[optind], argc - optind - 1, argv + optind + 1);
     else if (rc == 0 && strcmp(argv[optind], "run") != 0)
-        rc = claw_usage_error("unknown command \"%s\"", argv[optind]);
+        rc = claw_usage_error(NULL, "unknown command \"%s\"", argv[optind]);
     else if (rc == 0) {
         int first = optind + 1;
         optind = 0; /* restart getopt on the words after "run" */
@@ -221,7 +224,7 @@ int main(int argc, char **argv)
         rc = parse_options(argc - first + 1, argv + first - 1, &c);
         int at = first - 1 + optind;
         if (rc == 0 && at >= argc)
-            rc = claw_usage_error("%s", "run: no policy given "
+            rc = claw_usage_error(NULL, "%s", "run: no policy given "
                                         "(e.g. clawengine run policies/status.lua)");
         if (rc == 0 && !c.dry_run) {
             /* Updates a crash or a kill left halfway are finished or undone first. */

@@ -5,16 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "cfg.h"
 #include "clock.h"
 
-/* Schedule names show in logs, labels and the history: the characters of a route's. */
-static int valid_name(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 0 && n < 128 &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
 
 static int parse_cron(const cJSON *o, claw_schedule *s, const char *file, const char *where,
                       claw_err *err)
@@ -38,7 +32,8 @@ static int parse_one(const cJSON *o, claw_schedule *s, const char *file, claw_er
     static const char *const keys[] = { "cron", "policy", "args", "jitter", "timeout", NULL };
     char where[200], at[240];
     snprintf(where, sizeof where, "schedules.%.120s", o->string);
-    if (!valid_name(o->string))
+    /* Schedule names show in logs, labels and the history: the characters of a route's. */
+    if (!claw_admin_name_ok(o->string, sizeof s->name))
         return claw_cfg_bad(err, file, where, "a schedule's name is letters, digits, '_', '.' and '-'");
     if (strcmp(o->string, "update") == 0 || strcmp(o->string, "recover") == 0)
         return claw_cfg_bad(err, file, where,

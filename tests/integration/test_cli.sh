@@ -36,6 +36,14 @@ claw --log-level loud run x.lua
 expect_rc 2
 expect_err "clawengine: invalid --log-level \"loud\" (debug, info, warn, error)
 Try 'clawengine --help'."
+claw -H ssh://foo run policies/status.lua
+expect_rc 2
+expect_err "clawengine: invalid Docker host \"ssh://foo\" (expected unix:///path or tcp://host:port)
+Try 'clawengine --help'."
+DOCKER_HOST=foo claw route list
+expect_rc 2
+expect_err "clawengine: invalid Docker host \"foo\" (expected unix:///path or tcp://host:port) (from DOCKER_HOST)
+Try 'clawengine --help'."
 done_check
 
 check "a policy that does not exist"
@@ -153,7 +161,7 @@ claw -H tcp://127.0.0.1:1 run "$p"
 expect_rc 4
 expect_err_has "cannot connect to the Docker daemon at tcp://127.0.0.1:1"
 claw -H ftp://x run "$p"
-expect_rc 3
+expect_rc 2
 expect_err_has "invalid Docker host \"ftp://x\" (expected unix:///path or tcp://host:port)"
 done_check
 

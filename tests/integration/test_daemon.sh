@@ -85,10 +85,21 @@ printf 'route:\n  gw: {}\n' >"$T/bad.yml"
 claw daemon --config "$T/bad.yml" --check
 expect_rc 2
 expect_err "clawengine: $T/bad.yml: top level: unknown key \"route\""
+printf 'routes:\n  "g w":\n    listen: "127.0.0.1:1"\n    container: x\n    port: 1\n' >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 2
+expect_err "clawengine: $T/bad.yml: routes.g w: a route's name is letters, digits, '_', '.' and '-'"
 claw daemon
 expect_rc 2
 expect_err "clawengine: daemon: --config FILE is required
-Try 'clawengine --help'."
+Try 'clawengine daemon --help'."
+claw daemon --config "$T/daemon.yml" --check --takeover
+expect_rc 2
+expect_err "clawengine: daemon: --check and --takeover do not go together
+Try 'clawengine daemon --help'."
+claw daemon --config "$T/daemon.yml" --check
+expect_rc 0
+expect_out "$T/daemon.yml: ok: 1 route(s), 0 schedule(s)"
 done_check
 
 start_daemon
@@ -303,6 +314,28 @@ dpid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.05; done
 [ -n "$(version)" ] || fail "not served"
 grep -q "takeover: no daemon answers on $T/admin.sock; starting without one" "$T/daemon.log" || fail "log"
+stop_daemon
+done_check
+
+check "a takeover that cannot start leaves the old daemon serving"
+start_daemon
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1", '$((PORT + 5))')); s.listen(); time.sleep(30)' &
+holder=$!
+cp "$T/daemon.yml" "$T/taken.yml"
+printf '  gw5:\n    listen: "127.0.0.1:%s"\n    container: claw-it-d-a\n    port: 18789\n' $((PORT + 5)) >>"$T/taken.yml"
+for _ in $(seq 1 50); do ss -ltn "sport = :$((PORT + 5))" | grep -q LISTEN && break; sleep 0.1; done
+"$CLAW" daemon --config "$T/taken.yml" --takeover >"$T/taken.log" 2>&1
+rc=$?
+kill $holder
+[ "$rc" = 1 ] || fail "exit code $rc: $(cat "$T/taken.log")"
+grep -q "route gw5: cannot listen on 127.0.0.1:$((PORT + 5)): Address already in use" "$T/taken.log" ||
+  fail "message: $(cat "$T/taken.log")"
+kill -0 "$dpid" 2>/dev/null || fail "the old daemon stopped"
+[ -n "$(version)" ] || fail "not served"
+claw route list
+expect_rc 0
+grep -q "handover: pid [0-9]* went away without taking over; serving on" "$T/daemon.log" ||
+  fail "old daemon's log: $(tail -3 "$T/daemon.log")"
 stop_daemon
 done_check
 
