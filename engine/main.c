@@ -51,8 +51,8 @@ static const char usage_text[] =
     "  -V, --version          show the versions of clawengine and its libraries\n"
     "\n"
     "Exit codes: 0 success, 1 the policy reported failure, 2 usage error,\n"
-    "3 policy error, 4 Docker unreachable, 127 no daemon program (`daemon`),\n"
-    "130 interrupted. See docs/cli.md.\n";
+    "3 policy error, 4 Docker (or, for route and adopt, the clawengine daemon)\n"
+    "unreachable, 127 no daemon program (`daemon`), 130 interrupted. See docs/cli.md.\n";
 
 static void print_version(void)
 {

@@ -2,7 +2,8 @@
 # The newcomer's first command: sets the machine up, builds clawengine and the demo
 # gateway images, then runs the main job on a bundled demo: the demo gateway v1
 # serves behind the traffic switch on 127.0.0.1:18789, and policies/rolling.lua
-# updates it to v2 while wrk sends requests through it. Prints the figures.
+# updates it to v2 while wrk sends requests through it. Prints the figures, then
+# rolls back to v1 with `clawengine rollback`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -67,4 +68,8 @@ echo "demo: after the update: $(curl -s http://127.0.0.1:18789/api/health)"
 "$claw" history claw-demo-gateway
 echo
 echo "demo: figures: $reqs requests through the switch during the update, $failed failed, p99 $p99 ms"
-echo "demo: the old version is kept stopped as claw-demo-gateway-previous; 'clawengine rollback' would go back"
+echo
+echo "demo: the old version was kept stopped as claw-demo-gateway-previous; going back with 'clawengine rollback'"
+"$claw" rollback claw-demo-gateway
+echo "demo: after the rollback: $(curl -s http://127.0.0.1:18789/api/health)"
+echo "demo: done; the demo's daemon, containers and files are removed now"
