@@ -215,6 +215,7 @@ struct daemon {
     int handover_fd;       /* --takeover: the connection to it, until it is told to retire */
     int handed_over;       /* retired by a new daemon: its sockets, state and admin path */
     claw_runs *runs;       /* policy runs (API, schedules) and the recover at start */
+    struct restore *retries; /* routes' containers to look up again (restore) */
     claw_metrics metrics;
     claw_httpd *httpd;     /* the HTTP API, when the config has `api:` */
     claw_api api;
@@ -285,11 +286,21 @@ static const cJSON *state_route(const cJSON *state, const char *name)
 /* A backend of the state or the config whose address a lookup brings: a new one
  * (known = 0), or one that serves already at its saved address (known = 1: a reboot
  * may have given its container another IP). */
+/* A backend's address asked of Docker (claw_lookup). The container a route of the
+ * config names, when it does not exist yet or Docker does not answer, is asked for
+ * again later (1 s, doubling, at most every 30 s) while its route has no backend. */
 typedef struct restore {
     daemon_t *d;
     char route[128], container[128];
     int weight, draining, known, at_start;
+    int from_config;       /* the route's container in the config: looked up again */
+    double again;          /* seconds until the next lookup */
+    double due;            /* monotonic, while waiting in d->retries */
+    struct restore *next;
 } restore;
+
+#define RETRY_FIRST 1.0
+#define RETRY_MAX 30.0
 
 static void announce(daemon_t *d);
 
@@ -333,23 +344,65 @@ static void on_restored(void *ud, const struct sockaddr *addr, socklen_t len, co
         claw_err err;
         if (r->known && claw_proxy_backend_remove(d->p, r->route, r->container, &err) == 0)
             persist(d);
-        claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s", r->route,
-                        r->container, e->message);
+        int again = r->from_config && !d->terminating &&
+                    (strcmp(e->code, CLAW_E_NOT_FOUND) == 0 || strcmp(e->code, CLAW_E_UNREACHABLE) == 0);
+        if (!again || r->again == 0)
+            claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s%s", r->route,
+                            r->container, e->message,
+                            again ? "; looked up again until it exists" : "");
+        if (again) {
+            int at_start = r->at_start;
+            r->again = r->again == 0 ? RETRY_FIRST : r->again * 2 > RETRY_MAX ? RETRY_MAX : r->again * 2;
+            r->due = claw_clock_monotonic() + r->again;
+            r->at_start = 0;
+            r->next = d->retries;
+            d->retries = r;
+            if (at_start && --d->starting == 0)
+                announce(d);
+            return;
+        }
     }
+    if (addr && r->again > 0)
+        claw_log_printf(d->log, CLAW_LOG_INFO, "route %s: backend %s found; serving", r->route,
+                        r->container);
     if (r->at_start && --d->starting == 0 && strcmp(e ? e->code : "", CLAW_E_INTERRUPTED) != 0)
         announce(d);
     free(r);
 }
 
+/* Looks up again the routes' containers that are due; returns the seconds until the
+ * next one is (< 0: none). A route that got a backend otherwise, or is gone, stops
+ * waiting. */
+static double retry_tick(daemon_t *d)
+{
+    double now = claw_clock_monotonic(), next = -1;
+    for (restore **rp = &d->retries; *rp;) {
+        restore *r = *rp;
+        int wanted = !d->terminating && route_port(d, r->route) > 0 &&
+                     claw_proxy_backend_count(d->p, r->route) == 0;
+        if (wanted && r->due > now) {
+            next = next < 0 || r->due - now < next ? r->due - now : next;
+            rp = &r->next;
+            continue;
+        }
+        *rp = r->next;
+        claw_err err;
+        if (!wanted || claw_lookup(d->lookups, r->container, route_port(d, r->route), on_restored, r,
+                                   &err) != 0)
+            free(r);
+    }
+    return next;
+}
+
 static void ask_restore(daemon_t *d, const char *route, const char *container, int weight,
-                        int draining, int known)
+                        int draining, int known, int from_config)
 {
     restore *r = calloc(1, sizeof *r);
     claw_err err;
     if (!r)
         return;
     *r = (restore){ .d = d, .weight = weight, .draining = draining, .known = known,
-                    .at_start = !known && !d->announced };
+                    .at_start = !known && !d->announced, .from_config = from_config };
     snprintf(r->route, sizeof r->route, "%s", route);
     snprintf(r->container, sizeof r->container, "%s", container);
     if (claw_lookup(d->lookups, container, route_port(d, route), on_restored, r, &err) != 0) {
@@ -382,7 +435,7 @@ static int restore_saved(daemon_t *d, const char *route, const cJSON *b)
                 claw_proxy_backend(d->p, route, c, (struct sockaddr *)&ss, len, weight, &err) == 0;
     if (known && draining)
         claw_proxy_drain(d->p, route, c, 0, NULL, NULL, &err);
-    ask_restore(d, route, c, weight, draining, known);
+    ask_restore(d, route, c, weight, draining, known, 0);
     return 1;
 }
 
@@ -394,7 +447,7 @@ static void restore_backends(daemon_t *d, const char *route, const cJSON *sr,
     cJSON_ArrayForEach(b, cJSON_GetObjectItem(sr, "backends"))
         n += restore_saved(d, route, b);
     if (n == 0 && dflt_container)
-        ask_restore(d, route, dflt_container, 100, 0, 0);
+        ask_restore(d, route, dflt_container, 100, 0, 0, 1);
 }
 
 static int listen_list(const cJSON *arr, const char **out, int max)
@@ -1397,6 +1450,11 @@ static void finish(daemon_t *d)
     claw_runs_free(d->runs); /* what still runs is killed: the daemon's end is theirs */
     d->runs = NULL;
     claw_lookups_free(d->lookups); /* their clients hear so before they are closed */
+    while (d->retries) {
+        restore *r = d->retries;
+        d->retries = r->next;
+        free(r);
+    }
     d->lookups = NULL;
     claw_httpd_free(d->httpd);
     while (d->clients)
@@ -1442,6 +1500,7 @@ static double next_wake(daemon_t *d)
 {
     double wait = sooner(claw_httpd_tick(d->httpd), claw_runs_tick(d->runs));
     wait = sooner(wait, claw_lookups_tick(d->lookups));
+    wait = sooner(wait, retry_tick(d));
     wait = sooner(wait, sched_tick(d));
     return sooner(wait, d->terminating ? 0.1 : 60);
 }

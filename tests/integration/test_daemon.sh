@@ -339,6 +339,30 @@ grep -q "handover: pid [0-9]* went away without taking over; serving on" "$T/dae
 stop_daemon
 done_check
 
+check "a route's container that does not exist yet is looked up again until it does"
+cat >"$T/late.yml" <<YML
+admin: $T/admin.sock
+state: $T/late-state/routes.json
+routes:
+  late:
+    listen: [ "127.0.0.1:$((PORT + 6))" ]
+    container: claw-it-d-late
+    port: 18789
+YML
+"$CLAW" daemon --config "$T/late.yml" >"$T/late.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do grep -q "left out" "$T/late.log" && break; sleep 0.05; done
+grep -q "route late: backend claw-it-d-late left out: No such container: claw-it-d-late; looked up again until it exists" "$T/late.log" ||
+  fail "log: $(cat "$T/late.log")"
+docker run -d --name claw-it-d-late -e APP_VERSION=late clawtest/gateway:v1 >/dev/null
+late() { curl -s --max-time 1 "http://127.0.0.1:$((PORT + 6))/version"; }
+for _ in $(seq 1 150); do [ "$(late)" = late ] && break; sleep 0.1; done
+[ "$(late)" = late ] || fail "not served: $(tail -3 "$T/late.log")"
+grep -q "route late: backend claw-it-d-late found; serving" "$T/late.log" || fail "log: $(tail -3 "$T/late.log")"
+stop_daemon
+[ "$drc" = 0 ] || fail "exit code $drc"
+done_check
+
 check "a second daemon on the same address is refused, whatever its admin socket"
 start_daemon
 sed "s#admin: .*#admin: $T/admin2.sock#; s#state: .*#state: $T/state2/routes.json#" "$T/daemon.yml" >"$T/second.yml"
