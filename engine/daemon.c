@@ -285,16 +285,15 @@ static const cJSON *state_route(const cJSON *state, const char *name)
 
 /* A backend of the state or the config whose address a lookup brings: a new one
  * (known = 0), or one that serves already at its saved address (known = 1: a reboot
- * may have given its container another IP). */
-/* A backend's address asked of Docker (claw_lookup). The container a route of the
- * config names, when it does not exist yet or Docker does not answer, is asked for
- * again later (1 s, doubling, at most every 30 s) while its route has no backend. */
+ * may have given its container another IP). The container a route of the config
+ * names, when it does not exist yet or Docker does not answer, is looked up again
+ * (1 s, doubling, at most every 30 s) while its route has no backend. */
 typedef struct restore {
     daemon_t *d;
     char route[128], container[128];
     int weight, draining, known, at_start;
     int from_config;       /* the route's container in the config: looked up again */
-    double again;          /* seconds until the next lookup */
+    double again;          /* the wait before the next lookup, seconds */
     double due;            /* monotonic, while waiting in d->retries */
     struct restore *next;
 } restore;
@@ -719,8 +718,6 @@ static cJSON *ask_address(daemon_t *d, admin_client *c, claw_admin_req *r)
     return NULL;
 }
 
-/* Carries out one command. NULL: the answer comes later (a drain, or a command that
- * waits for a container's address). */
 static void begin_stop(daemon_t *d, const char *why);
 
 /* A new daemon (--takeover) asks for the listening sockets: the answer names their
@@ -799,6 +796,8 @@ static void retire(daemon_t *d, admin_client *c)
     begin_stop(d, why);
 }
 
+/* Carries out one command. NULL: the answer comes later (a drain, or a command that
+ * waits for a container's address), or was sent already (handover, retire). */
 static cJSON *execute(daemon_t *d, admin_client *c, claw_admin_req *r)
 {
     claw_err err = { 0 };
