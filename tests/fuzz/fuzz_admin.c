@@ -97,9 +97,10 @@ static void check_listen(const cJSON *l)
 
 static void check_request(const claw_admin_req *r)
 {
-    REQUIRE(r->op >= CLAW_ADMIN_LIST && r->op <= CLAW_ADMIN_SCHEDULES);
+    REQUIRE(r->op >= CLAW_ADMIN_LIST && r->op <= CLAW_ADMIN_RETIRE);
     REQUIRE(memchr(r->route, '\0', sizeof r->route) && memchr(r->container, '\0', sizeof r->container));
-    if (r->op == CLAW_ADMIN_LIST || r->op == CLAW_ADMIN_SCHEDULES)
+    if (r->op == CLAW_ADMIN_LIST || r->op == CLAW_ADMIN_SCHEDULES || r->op == CLAW_ADMIN_HANDOVER ||
+        r->op == CLAW_ADMIN_RETIRE)
         REQUIRE(r->route[0] == '\0');
     else
         REQUIRE(is_name(r->route, sizeof r->route));
