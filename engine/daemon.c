@@ -1391,7 +1391,7 @@ static int take_sockets(daemon_t *d, claw_err *err)
     const cJSON *listen = cJSON_GetObjectItem(answer, "listen");
     for (int i = 0; i < n; i++) {
         const char *addr = cJSON_GetStringValue(cJSON_GetArrayItem(listen, i));
-        claw_listen_pool_add(addr ? addr : "", fds[i]);
+        claw_proxy_inherit(d->p, addr ? addr : "", fds[i]);
     }
     claw_log_printf(d->log, CLAW_LOG_INFO, "takeover: %d listening socket(s) from pid %d", n,
                     cJSON_GetObjectItem(answer, "pid") ? cJSON_GetObjectItem(answer, "pid")->valueint : 0);
@@ -1402,7 +1402,7 @@ static int take_sockets(daemon_t *d, claw_err *err)
 /* This daemon listens and answers the admin socket: the old one stops. */
 static void end_takeover(daemon_t *d)
 {
-    int unused = claw_listen_pool_close();
+    int unused = claw_proxy_inherited_close(d->p);
     if (unused)
         claw_log_printf(d->log, CLAW_LOG_INFO,
                         "takeover: %d listening socket(s) the config no longer has closed", unused);
@@ -1464,7 +1464,6 @@ static void finish(daemon_t *d)
     }
     if (d->handover_fd >= 0)
         close(d->handover_fd); /* a start that failed: the old daemon serves on */
-    claw_listen_pool_close();
     if (d->sig_fd > 0)
         close(d->sig_fd);
     claw_proxy_free(d->p);

@@ -205,7 +205,7 @@ static void on_accept(claw_watch *w, unsigned events)
 static int listen_one(claw_httpd *s, const char *addr, claw_err *err)
 {
     claw_err e;
-    int fd = claw_listen_tcp(addr, 64, &e);
+    int fd = claw_proxy_listen(s->loop, addr, 64, &e);
     if (fd < 0)
         return claw_fail(err, e.code, e.status, "api: %s", e.message);
     http_listener *l = calloc(1, sizeof *l);

@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "admin.h"
 #include "clock.h"
 
 #define MAX_BACKENDS 64
@@ -61,6 +60,13 @@ typedef struct listener {
     struct listener *next;
 } listener;
 
+/* A listening socket taken over from the daemon this one replaces. */
+typedef struct inherited {
+    char addr[128];
+    int fd;
+    struct inherited *next;
+} inherited;
+
 typedef struct route {
     char name[128];
     listener *listeners;
@@ -94,6 +100,7 @@ struct claw_proxy {
     double next_sweep;
     uint64_t rng;
     const claw_log *log;
+    inherited *inherited; /* listening sockets handed over, not taken by an address yet */
     void **dead;          /* freed at the end of the loop pass (see claw_proxy_defer_free) */
     size_t ndead, capdead;
     char scratch[SCRATCH];
@@ -562,48 +569,48 @@ static backend *need_backend(const claw_proxy *p, const char *rname, const char 
     return i < 0 ? NULL : r->slot[i];
 }
 
-/* Listening sockets taken over from the daemon this one replaces, by address. */
-static struct {
-    char addr[128];
-    int fd;
-} pool[CLAW_ADMIN_MAX_FDS];
-static int npool;
-
-void claw_listen_pool_add(const char *addr, int fd)
+void claw_proxy_inherit(claw_proxy *p, const char *addr, int fd)
 {
-    if (npool == CLAW_ADMIN_MAX_FDS || strlen(addr) >= sizeof pool[0].addr) {
+    inherited *in = calloc(1, sizeof *in);
+    if (!in || strlen(addr) >= sizeof in->addr) {
+        free(in);
         close(fd);
         return;
     }
-    snprintf(pool[npool].addr, sizeof pool[npool].addr, "%s", addr);
-    pool[npool++].fd = fd;
+    snprintf(in->addr, sizeof in->addr, "%s", addr);
+    in->fd = fd;
+    in->next = p->inherited;
+    p->inherited = in;
 }
 
-int claw_listen_pool_close(void)
+int claw_proxy_inherited_close(claw_proxy *p)
 {
-    int n = npool;
-    while (npool > 0)
-        close(pool[--npool].fd);
+    int n = 0;
+    for (; p->inherited; n++) {
+        inherited *in = p->inherited;
+        p->inherited = in->next;
+        close(in->fd);
+        free(in);
+    }
     return n;
 }
 
-static int pool_take(const char *addr)
+int claw_proxy_listen(claw_proxy *p, const char *addr, int backlog, claw_err *err)
 {
-    for (int i = 0; i < npool; i++) {
-        if (strcmp(pool[i].addr, addr) == 0) {
-            int fd = pool[i].fd;
-            pool[i] = pool[--npool];
+    for (inherited **ip = &p->inherited; *ip; ip = &(*ip)->next) {
+        inherited *in = *ip;
+        if (strcmp(in->addr, addr) == 0) {
+            int fd = in->fd;
+            *ip = in->next;
+            free(in);
             return fd;
         }
     }
-    return -1;
+    return claw_listen_tcp(addr, backlog, err);
 }
 
 int claw_listen_tcp(const char *addr, int backlog, claw_err *err)
 {
-    int taken = pool_take(addr);
-    if (taken >= 0)
-        return taken;
     struct sockaddr_storage ss;
     socklen_t len;
     if (claw_parse_addr(addr, &ss, &len, err) != 0)
@@ -627,7 +634,7 @@ int claw_listen_tcp(const char *addr, int backlog, claw_err *err)
 static int open_listener(claw_proxy *p, route *r, const char *addr, claw_err *err)
 {
     claw_err e;
-    int fd = claw_listen_tcp(addr, 4096, &e);
+    int fd = claw_proxy_listen(p, addr, 4096, &e);
     if (fd < 0)
         return claw_fail(err, e.code, e.status, "route %s: %s", r->name, e.message);
     listener *l = calloc(1, sizeof *l);
@@ -1042,6 +1049,7 @@ void claw_proxy_free(claw_proxy *p)
         claw_proxy_route_remove(p, p->routes->name, NULL);
     while (p->conns)
         conn_close(p, p->conns);
+    claw_proxy_inherited_close(p);
     free_dead(p);
     free(p->dead);
     close(p->epfd);

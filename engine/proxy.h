@@ -88,10 +88,13 @@ void claw_format_addr(const struct sockaddr *sa, char *buf, size_t size);
  * listen on ADDR: reason". */
 int claw_listen_tcp(const char *addr, int backlog, claw_err *err);
 /* A listening socket taken over from the daemon this one replaces (docs/proxy.md,
- * "Upgrading the daemon"): claw_listen_tcp returns it for exactly this address
- * instead of binding a new one. */
-void claw_listen_pool_add(const char *addr, int fd);
-/* Closes the taken-over sockets no address asked for; returns how many. */
-int claw_listen_pool_close(void);
+ * "Upgrading the daemon"), for claw_proxy_listen to return for exactly this address
+ * instead of binding a new one. The proxy owns fd from now on. */
+void claw_proxy_inherit(claw_proxy *p, const char *addr, int fd);
+/* Closes the inherited sockets no address asked for; returns how many. */
+int claw_proxy_inherited_close(claw_proxy *p);
+/* A listening socket for addr: an inherited one, else a new one (claw_listen_tcp).
+ * The routes' listeners and the HTTP API's come from here. */
+int claw_proxy_listen(claw_proxy *p, const char *addr, int backlog, claw_err *err);
 
 #endif
