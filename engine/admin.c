@@ -311,20 +311,36 @@ static int exchange(int fd, const char *line, double timeout, const claw_cancel 
     return rc;
 }
 
+/* A daemon that answered "busy" (it is handing over to a new one) is asked again
+ * every 50 ms, on a new connection, until `until` (monotonic). 1 to ask again. */
+static int again(const claw_err *err, double until, const claw_cancel *cancel)
+{
+    if (strcmp(err->code, CLAW_E_BUSY) != 0 || claw_clock_monotonic() + 0.05 > until)
+        return 0;
+    struct pollfd p = { .fd = cancel ? cancel->rfd : -1, .events = POLLIN };
+    return poll(&p, 1, 50) == 0;
+}
+
 int claw_admin_call(const char *socket_path, const cJSON *req, double timeout,
                     const claw_cancel *cancel, cJSON **answer, claw_err *err)
 {
     *answer = NULL;
-    int fd = connect_unix(socket_path, err);
-    if (fd < 0)
-        return -1;
     char *text = cJSON_PrintUnformatted(req);
     claw_buf out;
     claw_buf_init(&out);
     claw_buf_printf(&out, "%s\n", text ? text : "{}");
     free(text);
-    int rc = exchange(fd, out.data, timeout, cancel, NULL, 0, NULL, answer, err);
-    close(fd);
+    double until = claw_clock_monotonic() + CLAW_ADMIN_BUSY_WAIT;
+    int rc;
+    do {
+        int fd = connect_unix(socket_path, err);
+        if (fd < 0) {
+            rc = -1;
+            break;
+        }
+        rc = exchange(fd, out.data, timeout, cancel, NULL, 0, NULL, answer, err);
+        close(fd);
+    } while (rc != 0 && again(err, until, cancel));
     claw_buf_free(&out);
     return rc;
 }
@@ -332,13 +348,17 @@ int claw_admin_call(const char *socket_path, const cJSON *req, double timeout,
 int claw_admin_handover(const char *socket_path, double timeout, int *fds, int max, int *nfds,
                         cJSON **answer, claw_err *err)
 {
-    int fd = connect_unix(socket_path, err);
-    if (fd < 0)
+    double until = claw_clock_monotonic() + CLAW_ADMIN_BUSY_WAIT;
+    int fd, rc;
+    do {
+        if ((fd = connect_unix(socket_path, err)) < 0)
+            return -1;
+        rc = exchange(fd, "{\"op\":\"handover\"}\n", timeout, NULL, fds, max, nfds, answer, err);
+        if (rc != 0)
+            close(fd);
+    } while (rc != 0 && again(err, until, NULL));
+    if (rc != 0)
         return -1;
-    if (exchange(fd, "{\"op\":\"handover\"}\n", timeout, NULL, fds, max, nfds, answer, err) != 0) {
-        close(fd);
-        return -1;
-    }
     if (cJSON_GetArraySize(cJSON_GetObjectItem(*answer, "listen")) != *nfds) {
         for (int j = 0; j < *nfds; j++)
             close(fds[j]);

@@ -46,9 +46,14 @@ void claw_admin_req_free(claw_admin_req *r);
 
 /* The client side: sends req, waits for the answer line (at most timeout seconds,
  * 0 for none), returns the parsed answer. An answer {"ok":false,"error":...}
- * becomes an error whose code is the answer's "code" (default "invalid"). */
+ * becomes an error whose code is the answer's "code" (default "invalid"). A "busy"
+ * answer (a daemon handing over to a new one) is asked again, on a new connection,
+ * for up to CLAW_ADMIN_BUSY_WAIT seconds. */
 int claw_admin_call(const char *socket_path, const cJSON *req, double timeout,
                     const claw_cancel *cancel, cJSON **answer, claw_err *err);
+/* A daemon that answers "busy" (handing over to a new one) is asked again for this
+ * many seconds. */
+#define CLAW_ADMIN_BUSY_WAIT 10.0
 /* At most this many listening sockets pass in a handover (the kernel's SCM_MAX_FD). */
 #define CLAW_ADMIN_MAX_FDS 253
 

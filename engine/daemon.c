@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -213,7 +214,13 @@ struct daemon {
     double term_deadline;
     int takeover;          /* --takeover: the listening sockets come from the running daemon */
     int handover_fd;       /* --takeover: the connection to it, until it is told to retire */
+    int old_pid;           /* --takeover: the daemon taken over from, recovered after */
+    int old_pidfd;
+    claw_watch old_w;
+    int handing_over;      /* the pid of a new daemon that took the sockets, until it retires us */
     int handed_over;       /* retired by a new daemon: its sockets, state and admin path */
+    dev_t admin_dev;       /* the admin socket's file, unlinked at the end only if still ours */
+    ino_t admin_ino;
     claw_runs *runs;       /* policy runs (API, schedules) and the recover at start */
     struct restore *retries; /* routes' containers to look up again (restore) */
     claw_metrics metrics;
@@ -233,7 +240,7 @@ static int route_port(const daemon_t *d, const char *route)
  * handed over, the state file is the new daemon's. */
 static void persist(daemon_t *d)
 {
-    if (d->handed_over)
+    if (d->handing_over || d->handed_over)
         return;
     cJSON *routes = claw_proxy_list(d->p);
     cJSON *r;
@@ -522,11 +529,16 @@ static cJSON *schedules_json(daemon_t *d);
 
 /* ---- admin socket ---- */
 
+static void reclaim_admin(daemon_t *d);
+
 static void client_close(daemon_t *d, admin_client *c)
 {
-    if (c->handover && !d->handed_over)
+    if (c->handover && !d->handed_over && !d->terminating) {
+        d->handing_over = 0;
         claw_log_printf(d->log, CLAW_LOG_WARN,
                         "handover: pid %d went away without taking over; serving on", c->handover);
+        reclaim_admin(d);
+    }
     if (c->waiting)
         c->waiting->client = NULL; /* the drain goes on; nobody hears its end */
     admin_client **cp = &d->clients;
@@ -732,6 +744,12 @@ static cJSON *op_handover(daemon_t *d, admin_client *c)
         claw_fail(&err, CLAW_E_CONFLICT, 0, "handover: this daemon is stopping");
         return error_answer(&err);
     }
+    /* A backend whose address is being asked would change the routes after the new
+     * daemon read them: it asks again in a moment. */
+    if (claw_lookups_pending(d->lookups)) {
+        claw_fail(&err, CLAW_E_BUSY, 0, "handover: backend addresses are being looked up");
+        return error_answer(&err);
+    }
     int n = claw_proxy_listeners(d->p, fds, addrs, CLAW_ADMIN_MAX_FDS);
     if (n <= CLAW_ADMIN_MAX_FDS)
         n += claw_httpd_listeners(d->httpd, fds + n, addrs + n, CLAW_ADMIN_MAX_FDS - n);
@@ -770,6 +788,7 @@ static cJSON *op_handover(daemon_t *d, admin_client *c)
     getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &peer, &plen);
     if (sendmsg(c->fd, &msg, MSG_NOSIGNAL) == (ssize_t)(len + 1)) {
         c->handover = peer.pid > 0 ? (int)peer.pid : -1;
+        d->handing_over = c->handover; /* from now on the routes are the new daemon's */
         claw_log_printf(d->log, CLAW_LOG_INFO, "handover: %d listening socket(s) passed to pid %d",
                         n, (int)peer.pid);
     } else {
@@ -802,6 +821,14 @@ static cJSON *execute(daemon_t *d, admin_client *c, claw_admin_req *r)
 {
     claw_err err = { 0 };
     int rc = 0;
+    if (d->handing_over && r->op != CLAW_ADMIN_LIST && r->op != CLAW_ADMIN_SCHEDULES &&
+        r->op != CLAW_ADMIN_RETIRE) {
+        /* The new daemon read the routes already: a change here would be lost. Its
+         * client asks again, and reaches the new daemon once it answers the socket. */
+        claw_fail(&err, CLAW_E_BUSY, 0, "this daemon is handing over to pid %d; ask again",
+                  d->handing_over);
+        return error_answer(&err);
+    }
     switch (r->op) {
     case CLAW_ADMIN_LIST:
         return op_list(d);
@@ -935,7 +962,9 @@ static void on_admin(claw_watch *w, unsigned events)
     claw_proxy_watch(d->p, fd, EPOLLIN, &c->w);
 }
 
-static int open_admin(daemon_t *d, claw_err *err)
+/* replace: take the path even when a daemon answers there (a takeover), with a rename
+ * so that no client finds it missing. */
+static int open_admin(daemon_t *d, int replace, claw_err *err)
 {
     const char *path = d->cfg.admin;
     char dir[sizeof d->cfg.admin];
@@ -951,15 +980,13 @@ static int open_admin(daemon_t *d, claw_err *err)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     /* A socket file left by a daemon that died is in the way; a live one is not,
      * unless this daemon takes over from it. */
-    if (fd >= 0 && !d->takeover && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+    if (fd >= 0 && !replace && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
         close(fd);
         return claw_fail(err, CLAW_E_CONFLICT, 0,
                          "another clawengine daemon answers on %s", path);
     }
-    /* Taking over, the new socket replaces the old one's path in one rename, so no
-     * client finds the path missing. */
     size_t plen = strlen(sa.sun_path);
-    int swap = d->takeover && plen + sizeof ".new" <= sizeof sa.sun_path;
+    int swap = replace && plen + sizeof ".new" <= sizeof sa.sun_path;
     if (swap)
         memcpy(sa.sun_path + plen, ".new", sizeof ".new");
     unlink(sa.sun_path);
@@ -973,9 +1000,38 @@ static int open_admin(daemon_t *d, claw_err *err)
             close(fd);
         return claw_fail_errno(err, e, "cannot listen on the admin socket %s", path);
     }
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        d->admin_dev = st.st_dev;
+        d->admin_ino = st.st_ino;
+    }
     d->admin_fd = fd;
     d->admin_w.on_event = on_admin;
     return claw_proxy_watch(d->p, fd, EPOLLIN, &d->admin_w);
+}
+
+/* Whether the admin socket's path is still this daemon's socket (a new daemon that
+ * took over renamed its own over it). */
+static int admin_path_ours(const daemon_t *d)
+{
+    struct stat st;
+    return stat(d->cfg.admin, &st) == 0 && st.st_dev == d->admin_dev && st.st_ino == d->admin_ino;
+}
+
+/* A new daemon took the sockets and the admin path, then went away without retiring
+ * this one: the path comes back here, so that this daemon can be reached again. */
+static void reclaim_admin(daemon_t *d)
+{
+    if (d->admin_fd < 0 || admin_path_ours(d))
+        return;
+    claw_proxy_unwatch(d->p, d->admin_fd);
+    close(d->admin_fd);
+    d->admin_fd = -1;
+    claw_err err;
+    if (open_admin(d, 1, &err) != 0)
+        claw_log_printf(d->log, CLAW_LOG_ERROR, "admin socket not reopened: %s", err.message);
+    else
+        claw_log_printf(d->log, CLAW_LOG_INFO, "admin socket %s is this daemon's again", d->cfg.admin);
 }
 
 /* ---- runs, schedules and the HTTP API ---- */
@@ -1393,10 +1449,26 @@ static int take_sockets(daemon_t *d, claw_err *err)
         const char *addr = cJSON_GetStringValue(cJSON_GetArrayItem(listen, i));
         claw_proxy_inherit(d->p, addr ? addr : "", fds[i]);
     }
+    const cJSON *pid = cJSON_GetObjectItem(answer, "pid");
+    d->old_pid = cJSON_IsNumber(pid) ? pid->valueint : 0;
     claw_log_printf(d->log, CLAW_LOG_INFO, "takeover: %d listening socket(s) from pid %d", n,
-                    cJSON_GetObjectItem(answer, "pid") ? cJSON_GetObjectItem(answer, "pid")->valueint : 0);
+                    d->old_pid);
     cJSON_Delete(answer);
     return 0;
+}
+
+/* The daemon taken over from has exited: the updates its runs left halfway (their
+ * journals were still locked when this daemon's recover ran at start) are recovered. */
+static void on_old_gone(claw_watch *w, unsigned events)
+{
+    daemon_t *d = (daemon_t *)((char *)w - offsetof(daemon_t, old_w));
+    (void)events;
+    claw_proxy_unwatch(d->p, d->old_pidfd);
+    close(d->old_pidfd);
+    d->old_pidfd = -1;
+    claw_log_printf(d->log, CLAW_LOG_INFO, "takeover: pid %d has stopped", d->old_pid);
+    if (!d->terminating)
+        start_recover(d);
 }
 
 /* This daemon listens and answers the admin socket: the old one stops. */
@@ -1409,10 +1481,19 @@ static void end_takeover(daemon_t *d)
     if (d->handover_fd < 0)
         return;
     claw_err e;
-    if (claw_admin_retire(d->handover_fd, 5, &e) != 0)
+    int rc = claw_admin_retire(d->handover_fd, 5, &e);
+    d->handover_fd = -1;
+    if (rc != 0) {
         claw_log_printf(d->log, CLAW_LOG_WARN, "takeover: the old daemon was not told to stop: %s",
                         e.message);
-    d->handover_fd = -1;
+        return;
+    }
+    d->old_pidfd = d->old_pid > 0 ? (int)syscall(SYS_pidfd_open, d->old_pid, 0) : -1;
+    d->old_w.on_event = on_old_gone;
+    if (d->old_pidfd >= 0 && claw_proxy_watch(d->p, d->old_pidfd, EPOLLIN, &d->old_w) != 0) {
+        close(d->old_pidfd);
+        d->old_pidfd = -1;
+    }
 }
 
 static int start(daemon_t *d, const char *docker_host, claw_err *err)
@@ -1425,7 +1506,7 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
     d->ports = cJSON_CreateObject();
     /* Taking over, the admin socket is replaced last: until this daemon serves, the
      * old one is the one to talk to, and it serves on if this start fails. */
-    if (open_signals(d, err) != 0 || (d->takeover ? take_sockets(d, err) : open_admin(d, err)) != 0)
+    if (open_signals(d, err) != 0 || (d->takeover ? take_sockets(d, err) : open_admin(d, 0, err)) != 0)
         return -1;
     cJSON *state = read_state(d);
     int rc = open_runs(d, state, docker_host, err);
@@ -1435,7 +1516,7 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
         rc = setup_routes(d, state, err);
     cJSON_Delete(state);
     if (rc == 0 && d->takeover)
-        rc = open_admin(d, err);
+        rc = open_admin(d, 1, err);
     if (rc != 0)
         return -1;
     persist(d);
@@ -1459,11 +1540,14 @@ static void finish(daemon_t *d)
     while (d->clients)
         client_close(d, d->clients);
     if (d->admin_fd > 0) {
+        if (admin_path_ours(d)) /* else a new daemon's, which took over */
+            unlink(d->cfg.admin);
         close(d->admin_fd);
-        unlink(d->cfg.admin);
     }
     if (d->handover_fd >= 0)
         close(d->handover_fd); /* a start that failed: the old daemon serves on */
+    if (d->old_pidfd >= 0)
+        close(d->old_pidfd);
     if (d->sig_fd > 0)
         close(d->sig_fd);
     claw_proxy_free(d->p);
@@ -1524,7 +1608,7 @@ int claw_daemon_run(const char *config_path, const char *docker_host, const char
 {
     daemon_t d = { .config_path = config_path, .exe = exe, .log = log, .admin_fd = -1,
                    .sig_fd = -1, .t0 = claw_clock_monotonic(), .takeover = takeover,
-                   .handover_fd = -1 };
+                   .handover_fd = -1, .old_pidfd = -1 };
     d.metrics.start_time = claw_clock_now();
     d.rng = (uint64_t)(d.metrics.start_time * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     if (load_config(config_path, &d.cfg, err) != 0)

@@ -20,6 +20,7 @@
 #define CLAW_E_INTERRUPTED "interrupted" /* SIGINT or SIGTERM arrived */
 #define CLAW_E_UNHEALTHY "unhealthy"     /* a health gate said no */
 #define CLAW_E_EXITED "exited"           /* the container stopped while we waited */
+#define CLAW_E_BUSY "busy"               /* not now: ask again soon (a daemon handing over) */
 
 typedef struct claw_err {
     char code[24];

@@ -152,6 +152,14 @@ int claw_lookup(claw_lookups *l, const char *container, int port, claw_lookup_do
     return 0;
 }
 
+int claw_lookups_pending(const claw_lookups *l)
+{
+    int n = 0;
+    for (const lookup *k = l ? l->list : NULL; k; k = k->next)
+        n++;
+    return n;
+}
+
 double claw_lookups_tick(claw_lookups *l)
 {
     double now = claw_clock_monotonic(), next = -1;

@@ -30,6 +30,8 @@ void claw_lookups_free(claw_lookups *l);
 /* Starts a lookup; done is called later from the loop (never from here). */
 int claw_lookup(claw_lookups *l, const char *container, int port, claw_lookup_done done,
                 void *ud, claw_err *err);
+/* How many lookups are under way. */
+int claw_lookups_pending(const claw_lookups *l);
 /* Kills children past their deadline; returns the seconds until the next (< 0: none). */
 double claw_lookups_tick(claw_lookups *l);
 

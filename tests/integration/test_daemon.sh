@@ -308,6 +308,62 @@ stop_daemon
 [ "$drc" = 0 ] || fail "the new daemon exited with $drc"
 done_check
 
+check "two takeovers at once: one after the other, never two daemons on the port"
+start_daemon
+old=$dpid
+WRK_HEADER="Connection: close" wrk_run 4s 16 >"$T/takeover2.wrk" &
+w=$!
+sleep 1
+"$CLAW" daemon --config "$T/daemon.yml" --takeover >>"$T/daemon.log" 2>&1 &
+n1=$!
+"$CLAW" daemon --config "$T/daemon.yml" --takeover >>"$T/daemon.log" 2>&1 &
+n2=$!
+wait "$old"
+for _ in $(seq 1 100); do
+  alive=0
+  for p in $n1 $n2; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+  [ "$alive" = 1 ] && break
+  sleep 0.1
+done
+[ "$alive" = 1 ] || fail "$alive daemons left of the two new ones"
+wait $w
+read -r reqs errs <"$T/takeover2.wrk"
+echo "$current: $reqs requests (a new connection each), $errs errors" >&2
+[ "$errs" = 0 ] && [ "$reqs" -ge 2000 ] || fail "$reqs requests, $errs errors"
+[ "$(ss -ltnp "sport = :$PORT" | grep -o 'pid=[0-9]*' | sort -u | wc -l)" = 1 ] ||
+  fail "listening: $(ss -ltnp "sport = :$PORT")"
+kill -0 $n1 2>/dev/null && dpid=$n1 || dpid=$n2
+claw route list
+expect_rc 0
+stop_daemon
+done_check
+
+check "while a handover is under way, changes are refused as busy and asked again"
+start_daemon
+# a stand-in for a new daemon: takes the sockets, then goes away without retiring
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"{\"op\":\"handover\"}\n")
+msg, anc, flags, addr = s.recvmsg(4096, socket.CMSG_SPACE(64))
+print(msg.decode().strip(), flush=True)
+time.sleep(1.5)
+' "$T/admin.sock" >"$T/fake-handover" &
+fake=$!
+for _ in $(seq 1 50); do [ -s "$T/fake-handover" ] && break; sleep 0.05; done
+grep -q '"ok":true' "$T/fake-handover" || fail "handover: $(cat "$T/fake-handover")"
+[ "$($NET admin "$T/admin.sock" '{"op":"switch","route":"gw","container":"claw-it-d-b"}')" = \
+  "{\"ok\":false,\"code\":\"busy\",\"error\":\"this daemon is handing over to pid $fake; ask again\"}" ] ||
+  fail "a change during a handover was not refused as busy"
+claw route switch gw claw-it-d-b  # the client asks again until the handover is given up
+expect_rc 0
+wait $fake
+[ "$(version)" = b ] || fail "served by $(version)"
+grep -q "handover: pid $fake went away without taking over; serving on" "$T/daemon.log" ||
+  fail "log: $(tail -3 "$T/daemon.log")"
+stop_daemon
+done_check
+
 check "--takeover with no daemon running starts as usual"
 "$CLAW" daemon --config "$T/daemon.yml" --takeover >>"$T/daemon.log" 2>&1 &
 dpid=$!
