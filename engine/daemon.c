@@ -321,7 +321,8 @@ static void restored(daemon_t *d, restore *r, const struct sockaddr *addr, sockl
         if (rc > 0)
             claw_log_printf(d->log, CLAW_LOG_INFO, "route %s: backend %s is at %s now", r->route,
                             r->container, where);
-    } else if (!r->known) {
+    } else if (!r->known && !(r->again > 0 && claw_proxy_backend_count(d->p, r->route) > 0)) {
+        /* (a container looked up again is added while its route still has no backend) */
         rc = claw_proxy_backend(d->p, r->route, r->container, addr, len, r->weight, &err);
         if (rc == 0 && r->draining)
             claw_proxy_drain(d->p, r->route, r->container, 0, NULL, NULL, &err);
@@ -351,7 +352,7 @@ static void on_restored(void *ud, const struct sockaddr *addr, socklen_t len, co
         if (r->known && claw_proxy_backend_remove(d->p, r->route, r->container, &err) == 0)
             persist(d);
         int again = r->from_config && !d->terminating &&
-                    (strcmp(e->code, CLAW_E_NOT_FOUND) == 0 || strcmp(e->code, CLAW_E_UNREACHABLE) == 0);
+                    claw_proxy_backend_count(d->p, r->route) == 0;
         if (!again || r->again == 0)
             claw_log_printf(d->log, CLAW_LOG_WARN, "route %s: backend %s left out: %s%s", r->route,
                             r->container, e->message,
@@ -361,6 +362,7 @@ static void on_restored(void *ud, const struct sockaddr *addr, socklen_t len, co
             r->again = r->again == 0 ? RETRY_FIRST : r->again * 2 > RETRY_MAX ? RETRY_MAX : r->again * 2;
             r->due = claw_clock_monotonic() + r->again;
             r->at_start = 0;
+            r->known = 0; /* a saved backend that was left out is added anew */
             r->next = d->retries;
             d->retries = r;
             if (at_start && --d->starting == 0)
@@ -422,7 +424,7 @@ static void ask_restore(daemon_t *d, const char *route, const char *container, i
 
 /* A backend of the state: it serves at once at its saved address, which a lookup
  * then checks; without one (a state older than saved addresses) it waits for it. */
-static int restore_saved(daemon_t *d, const char *route, const cJSON *b)
+static int restore_saved(daemon_t *d, const char *route, const cJSON *b, const char *config_container)
 {
     const char *c = cJSON_GetStringValue(cJSON_GetObjectItem(b, "container"));
     const char *addr = cJSON_GetStringValue(cJSON_GetObjectItem(b, "address"));
@@ -441,7 +443,8 @@ static int restore_saved(daemon_t *d, const char *route, const cJSON *b)
                 claw_proxy_backend(d->p, route, c, (struct sockaddr *)&ss, len, weight, &err) == 0;
     if (known && draining)
         claw_proxy_drain(d->p, route, c, 0, NULL, NULL, &err);
-    ask_restore(d, route, c, weight, draining, known, 0);
+    ask_restore(d, route, c, weight, draining, known,
+                config_container && strcmp(c, config_container) == 0);
     return 1;
 }
 
@@ -451,7 +454,7 @@ static void restore_backends(daemon_t *d, const char *route, const cJSON *sr,
     const cJSON *b;
     int n = 0;
     cJSON_ArrayForEach(b, cJSON_GetObjectItem(sr, "backends"))
-        n += restore_saved(d, route, b);
+        n += restore_saved(d, route, b, dflt_container);
     if (n == 0 && dflt_container)
         ask_restore(d, route, dflt_container, 100, 0, 0, 1);
 }
@@ -1581,8 +1584,8 @@ static double sooner(double a, double b)
 static double next_wake(daemon_t *d)
 {
     double wait = sooner(claw_httpd_tick(d->httpd), claw_runs_tick(d->runs));
+    wait = sooner(wait, retry_tick(d)); /* first: a lookup it starts has a deadline */
     wait = sooner(wait, claw_lookups_tick(d->lookups));
-    wait = sooner(wait, retry_tick(d));
     wait = sooner(wait, sched_tick(d));
     return sooner(wait, d->terminating ? 0.1 : 60);
 }

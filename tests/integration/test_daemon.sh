@@ -417,6 +417,18 @@ for _ in $(seq 1 150); do [ "$(late)" = late ] && break; sleep 0.1; done
 grep -q "route late: backend claw-it-d-late found; serving" "$T/late.log" || fail "log: $(tail -3 "$T/late.log")"
 stop_daemon
 [ "$drc" = 0 ] || fail "exit code $drc"
+# the same with the backend in the saved state (every start after the first)
+docker rm -f claw-it-d-late >/dev/null
+: >"$T/late.log"
+"$CLAW" daemon --config "$T/late.yml" >"$T/late.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do grep -q "left out" "$T/late.log" && break; sleep 0.05; done
+grep -q "route late: backend claw-it-d-late left out: No such container: claw-it-d-late; looked up again until it exists" "$T/late.log" ||
+  fail "log after a restart: $(cat "$T/late.log")"
+docker run -d --name claw-it-d-late -e APP_VERSION=late clawtest/gateway:v1 >/dev/null
+for _ in $(seq 1 150); do [ "$(late)" = late ] && break; sleep 0.1; done
+[ "$(late)" = late ] || fail "not served after a restart: $(tail -3 "$T/late.log")"
+stop_daemon
 done_check
 
 check "a second daemon on the same address is refused, whatever its admin socket"
