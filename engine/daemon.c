@@ -1310,6 +1310,25 @@ static void reload(daemon_t *d)
         if (!kept && claw_proxy_route_remove(d->p, d->cfg.routes[i].name, &err) == 0)
             cJSON_DeleteItemFromObject(d->ports, d->cfg.routes[i].name);
     }
+    /* Addresses a route gives up are closed before any is opened, so that one can
+     * move from a route to another. */
+    for (int i = 0; i < d->cfg.nroutes; i++) {
+        const cfg_route *old = &d->cfg.routes[i];
+        for (int j = 0; j < fresh.nroutes; j++) {
+            if (strcmp(old->name, fresh.routes[j].name) != 0)
+                continue;
+            const char *keep[CLAW_MAX_LISTEN];
+            int n = 0;
+            const cJSON *a, *b;
+            cJSON_ArrayForEach(a, old->listen) {
+                cJSON_ArrayForEach(b, fresh.routes[j].listen) {
+                    if (n < CLAW_MAX_LISTEN && strcmp(a->valuestring, b->valuestring) == 0)
+                        keep[n++] = a->valuestring;
+                }
+            }
+            claw_proxy_route(d->p, old->name, keep, n, old->sticky, &err);
+        }
+    }
     for (int j = 0; j < fresh.nroutes; j++) {
         cfg_route *r = &fresh.routes[j];
         int known = cJSON_GetObjectItem(d->ports, r->name) != NULL;

@@ -467,6 +467,17 @@ kill -HUP "$dpid"
 sleep 0.3
 grep -q "reload refused, keeping the running config" "$T/daemon.log" || fail "bad reload not logged"
 [ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = a ] || fail "bad reload broke gw2"
+# an address moves from gw2 to gw, which comes first: gw2's is closed before gw opens it
+write_config
+sed -i "s#listen: \[ \"127.0.0.1:$PORT\", \"\[::1\]:$PORT\" \]#listen: [ \"127.0.0.1:$PORT\", \"127.0.0.1:$((PORT + 1))\" ]#" "$T/daemon.yml"
+printf '  gw2:\n    listen: "127.0.0.1:%s"\n    container: claw-it-d-a\n    port: 18789\n' $((PORT + 2)) >>"$T/daemon.yml"
+grep -q "127.0.0.1:$((PORT + 1))" "$T/daemon.yml" || fail "config: $(cat "$T/daemon.yml")"
+kill -HUP "$dpid"
+sleep 0.5
+! grep -q "reload: route gw: cannot listen" "$T/daemon.log" || fail "log: $(grep "reload:" "$T/daemon.log")"
+for p in $((PORT + 1)) $((PORT + 2)); do
+  [ -n "$(curl -s --max-time 5 "http://127.0.0.1:$p/version")" ] || fail "$p not served"
+done
 stop_daemon
 done_check
 
