@@ -722,12 +722,12 @@ function R.plan(u, opts, traffic)
   local lines = { string.format("plan for %s (%s):", u.name, u.order), "  pull " .. u.image }
   for _, b in ipairs(opts.backup or {}) do lines[#lines + 1] = "  back up " .. b end
   for _, v in ipairs(opts.backup_volume or {}) do lines[#lines + 1] = "  back up volume " .. v end
-  lines[#lines + 1] = "  tag the running image " .. R.repository(u.image) .. ":rollback"
   if u.order == "stop-first" then
     lines[#lines + 1] = "  stop " .. u.name .. " (kept), create and start " .. u.new_name
   else
     lines[#lines + 1] = "  create and start " .. u.new_name .. " beside " .. u.name
   end
+  lines[#lines + 1] = "  tag the running image " .. R.repository(u.image) .. ":rollback"
   lines[#lines + 1] = string.format("  health gate (deadline %s)",
     opts.timeout and (opts.timeout .. " s") or "the healthcheck's own")
   for _, l in ipairs(traffic or {}) do lines[#lines + 1] = "  " .. l end
@@ -812,6 +812,8 @@ function R.start_new(u, opts)
   local spec_new, serr = docker.clone(u.old_id, { image = u.image, name = u.new_name })
   if not spec_new then return nil, serr end
   if u.order == "stop-first" then
+    -- a leftover NAME-next goes before the old version stops, not during the gap
+    R.remove_if_exists(u.new_name)
     assert(R.step(u, "stop-old"))
     u.t_stop = time.monotonic()
     local ok, err = docker.stop(u.old_id)
