@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -214,6 +215,10 @@ static int connect_unix(const char *path, claw_err *err)
         return claw_fail(err, CLAW_E_INVALID, 0, "admin socket path too long: %s", path);
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* A daemon too busy to accept (its backlog full) makes connect wait: 5 s at most. */
+    struct timeval tv = { .tv_sec = 5 };
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         int e = errno;
         if (fd >= 0)
