@@ -278,22 +278,31 @@ out=$($NET idle 127.0.0.1 $PORT 10)
 stop_daemon
 done_check
 
+# Load across a takeover: a new connection per request for 4 s; the check waits for
+# it and fails on any error or under 2,000 requests.
+takeover_load_start() {
+  WRK_HEADER="Connection: close" wrk_run 4s 16 >"$T/takeover.wrk" &
+  w=$!
+}
+takeover_load_check() {
+  wait $w
+  read -r reqs errs <"$T/takeover.wrk"
+  echo "$current: $reqs requests (a new connection each), $errs errors" >&2
+  [ "$errs" = 0 ] && [ "$reqs" -ge 2000 ] || fail "$reqs requests, $errs errors"
+}
+
 check "--takeover: the listening sockets pass to a new daemon, no connection is refused"
 write_config
 start_daemon
 old=$dpid
-WRK_HEADER="Connection: close" wrk_run 4s 16 >"$T/takeover.wrk" &
-w=$!
+takeover_load_start
 sleep 1.5
 "$CLAW" daemon --config "$T/daemon.yml" --takeover >>"$T/daemon.log" 2>&1 &
 dpid=$!
 wait "$old"
 orc=$?
 [ "$orc" = 0 ] || fail "the old daemon exited with $orc"
-wait $w
-read -r reqs errs <"$T/takeover.wrk"
-echo "$current: $reqs requests (a new connection each), $errs errors" >&2
-[ "$errs" = 0 ] && [ "$reqs" -ge 2000 ] || fail "$reqs requests, $errs errors"
+takeover_load_check
 kill -0 "$dpid" 2>/dev/null || fail "the new daemon is gone: $(tail -3 "$T/daemon.log")"
 grep -q "takeover: 2 listening socket(s) from pid $old" "$T/daemon.log" || fail "log: $(tail -5 "$T/daemon.log")"
 grep -q "stopping after the handover to pid $dpid" "$T/daemon.log" || fail "log: $(tail -5 "$T/daemon.log")"
@@ -311,8 +320,7 @@ done_check
 check "two takeovers at once: one after the other, never two daemons on the port"
 start_daemon
 old=$dpid
-WRK_HEADER="Connection: close" wrk_run 4s 16 >"$T/takeover2.wrk" &
-w=$!
+takeover_load_start
 sleep 1
 "$CLAW" daemon --config "$T/daemon.yml" --takeover >>"$T/daemon.log" 2>&1 &
 n1=$!
@@ -326,10 +334,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "$alive" = 1 ] || fail "$alive daemons left of the two new ones"
-wait $w
-read -r reqs errs <"$T/takeover2.wrk"
-echo "$current: $reqs requests (a new connection each), $errs errors" >&2
-[ "$errs" = 0 ] && [ "$reqs" -ge 2000 ] || fail "$reqs requests, $errs errors"
+takeover_load_check
 [ "$(ss -ltnp "sport = :$PORT" | grep -o 'pid=[0-9]*' | sort -u | wc -l)" = 1 ] ||
   fail "listening: $(ss -ltnp "sport = :$PORT")"
 kill -0 $n1 2>/dev/null && dpid=$n1 || dpid=$n2
