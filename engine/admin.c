@@ -29,14 +29,10 @@ static const struct {
 
 int claw_admin_name_ok(const char *s, size_t max)
 {
+#define CLAW_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     size_t n = strlen(s);
-    if (n == 0 || n >= max)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '.' || *p == '-'))
-            return 0;
-    return 1;
+    return n > 0 && n < max && strchr(CLAW_ALNUM, s[0]) && strspn(s, CLAW_ALNUM "_.-") == n;
+#undef CLAW_ALNUM
 }
 
 static int get_name(const cJSON *o, const char *key, char *out, size_t size, claw_err *err)
@@ -46,7 +42,7 @@ static int get_name(const cJSON *o, const char *key, char *out, size_t size, cla
         return claw_fail(err, CLAW_E_INVALID, 0, "admin: \"%s\" is missing", key);
     if (!cJSON_IsString(v) || !claw_admin_name_ok(v->valuestring, size))
         return claw_fail(err, CLAW_E_INVALID, 0,
-                         "admin: \"%s\" must be a name of letters, digits, '_', '.' and '-'", key);
+                         "admin: \"%s\" must be a name: " CLAW_NAME_RULE, key);
     snprintf(out, size, "%s", v->valuestring);
     return 0;
 }

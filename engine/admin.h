@@ -39,9 +39,10 @@ typedef struct claw_admin_req {
 } claw_admin_req;
 
 int claw_admin_parse(const char *line, size_t len, claw_admin_req *r, claw_err *err);
-/* A route or container name: letters, digits, '_', '.' and '-' (what Docker allows in
- * a container name), shorter than max. */
+/* A route, schedule or container name: Docker's rule for container names (CLAW_NAME_RULE),
+ * shorter than max. */
 int claw_admin_name_ok(const char *s, size_t max);
+#define CLAW_NAME_RULE "a letter or digit, then letters, digits, '_', '.' and '-'"
 void claw_admin_req_free(claw_admin_req *r);
 
 /* The client side: sends req, waits for the answer line (at most timeout seconds,

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "cfg.h"
 #include "proxy.h"
 
@@ -175,19 +176,9 @@ static int authorized(const claw_api *a, const claw_http_request *req, const cha
     return 0;
 }
 
-/* Docker's rule for container names. */
-static int container_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 127 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-                               (s[0] >= '0' && s[0] <= '9')))
-        return 0;
-    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
-
 static int add_target(cJSON *targets, const char *name, char *why, size_t size)
 {
-    if (!container_name(name)) {
+    if (!claw_admin_name_ok(name, 128)) {
         snprintf(why, size, "\"%.100s\" is not a container name", name);
         return -1;
     }

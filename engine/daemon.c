@@ -79,7 +79,7 @@ static int parse_route(const cJSON *r, cfg_route *out, const char *file, claw_er
     if (claw_cfg_only_keys(r, keys, file, where, err) != 0)
         return -1;
     if (!claw_admin_name_ok(r->string, sizeof out->name))
-        return bad(err, file, where, "a route's name is letters, digits, '_', '.' and '-'");
+        return bad(err, file, where, "a route's name is " CLAW_NAME_RULE);
     snprintf(out->name, sizeof out->name, "%s", r->string);
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(r, "listen");
     out->listen = claw_cfg_strings(l, 0);

@@ -34,7 +34,7 @@ static int parse_one(const cJSON *o, claw_schedule *s, const char *file, claw_er
     snprintf(where, sizeof where, "schedules.%.120s", o->string);
     /* Schedule names show in logs, labels and the history: the characters of a route's. */
     if (!claw_admin_name_ok(o->string, sizeof s->name))
-        return claw_cfg_bad(err, file, where, "a schedule's name is letters, digits, '_', '.' and '-'");
+        return claw_cfg_bad(err, file, where, "a schedule's name is " CLAW_NAME_RULE);
     if (strcmp(o->string, "update") == 0 || strcmp(o->string, "recover") == 0)
         return claw_cfg_bad(err, file, where,
                             "\"update\" and \"recover\" name the daemon's own runs; choose another name");

@@ -88,7 +88,7 @@ expect_err "clawengine: $T/bad.yml: top level: unknown key \"route\""
 printf 'routes:\n  "g w":\n    listen: "127.0.0.1:1"\n    container: x\n    port: 1\n' >"$T/bad.yml"
 claw daemon --config "$T/bad.yml" --check
 expect_rc 2
-expect_err "clawengine: $T/bad.yml: routes.g w: a route's name is letters, digits, '_', '.' and '-'"
+expect_err "clawengine: $T/bad.yml: routes.g w: a route's name is a letter or digit, then letters, digits, '_', '.' and '-'"
 claw daemon
 expect_rc 2
 expect_err "clawengine: daemon: --config FILE is required

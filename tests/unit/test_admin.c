@@ -168,7 +168,7 @@ static void malformed_json(void)
 
 static void malformed_commands(void)
 {
-    const char *name_msg = "admin: \"route\" must be a name of letters, digits, '_', '.' and '-'";
+    const char *name_msg = "admin: \"route\" must be a name: a letter or digit, then letters, digits, '_', '.' and '-'";
     bad("[\"op\",\"list\"]", CLAW_E_INVALID, "admin: a command is a JSON object");
     bad("\"list\"", CLAW_E_INVALID, "admin: a command is a JSON object");
     bad("{}", CLAW_E_INVALID, "admin: \"op\" is missing");
@@ -182,6 +182,9 @@ static void malformed_commands(void)
     bad("{\"op\":\"delete\",\"route\":\"a b\"}", CLAW_E_INVALID, name_msg);
     bad("{\"op\":\"delete\",\"route\":\"../x\"}", CLAW_E_INVALID, name_msg);
     bad("{\"op\":\"delete\",\"route\":7}", CLAW_E_INVALID, name_msg);
+    bad("{\"op\":\"delete\",\"route\":\"-r\"}", CLAW_E_INVALID, name_msg);
+    bad("{\"op\":\"delete\",\"route\":\".r\"}", CLAW_E_INVALID, name_msg);
+    bad("{\"op\":\"delete\",\"route\":\"_r\"}", CLAW_E_INVALID, name_msg);
     char line[256], name[160];
     memset(name, 'a', 128);
     name[128] = '\0';
@@ -190,7 +193,7 @@ static void malformed_commands(void)
 
     bad("{\"op\":\"switch\",\"route\":\"r\"}", CLAW_E_INVALID, "admin: \"container\" is missing");
     bad("{\"op\":\"remove\",\"route\":\"r\",\"container\":\"c;rm\"}", CLAW_E_INVALID,
-        "admin: \"container\" must be a name of letters, digits, '_', '.' and '-'");
+        "admin: \"container\" must be a name: a letter or digit, then letters, digits, '_', '.' and '-'");
 
     const char *weight_msg = "admin: \"weight\" must be an integer from 0 to 100";
     bad("{\"op\":\"add\",\"route\":\"r\",\"container\":\"c\",\"weight\":101}", CLAW_E_INVALID, weight_msg);
