@@ -797,11 +797,16 @@ function R.begin(u, opts, fields)
 end
 
 --- Tags the running image REPOSITORY:rollback, so that it stays reachable without
--- a registry (R.start_new does it while the new container starts).
+-- a registry (R.start_new does it while the new container starts). An update that
+-- could not tag it fails: it would leave nothing to roll back to once the old
+-- container is gone.
 function R.tag_rollback(u)
   assert(R.step(u, "tag"))
-  u.prev_rollback = docker.image(R.repository(u.image) .. ":rollback")
-  docker.tag(u.old_image, R.repository(u.image) .. ":rollback")
+  local ref = R.repository(u.image) .. ":rollback"
+  u.prev_rollback = docker.image(ref)
+  local ok, err = docker.tag(u.old_image, ref)
+  if not ok then return fail(err.code, "tagging the running image as %s: %s", ref, err.message) end
+  return true
 end
 
 --- The new container: a clone of the old one with the new image, as NAME-next,
@@ -832,7 +837,8 @@ function R.start_new(u, opts)
   local ok, err = docker.start(new_id)
   if not ok then return nil, err end
   local t0 = time.monotonic()
-  R.tag_rollback(u)
+  ok, err = R.tag_rollback(u)
+  if not ok then return nil, err end
   ok, err = R.health_gate(new_id, opts)
   if not ok then return nil, err end
   u.ready = time.monotonic() - t0
@@ -855,7 +861,9 @@ function R.promote(u, opts, fields)
   assert(R.step(u, "retire"))
   local ok, err = R.retire(u, opts)
   if not ok then return R.failed(u, opts, err) end
-  docker.tag(u.new_image, R.repository(u.image) .. ":stable")
+  local stable = R.repository(u.image) .. ":stable"
+  local tagged, terr = docker.tag(u.new_image, stable)
+  if not tagged then log.warn("the new image is not tagged " .. stable, { reason = terr.message }) end
   if opts.cleanup and u.prev_rollback then R.cleanup(u.prev_rollback.Id, u) end
   local gap = u.t_stop and (time.monotonic() - u.t_stop) or nil
   local rec = { seconds_to_healthy = u.ready, gap = gap or json.null, route_failures = route_failures or json.null }
