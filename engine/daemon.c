@@ -205,7 +205,9 @@ struct daemon {
     int starting;          /* lookups of backends without a saved address, at start */
     int announced;         /* "serving" was said: the start's lookups have ended */
     double t0;             /* when the daemon started (monotonic) */
-    claw_log *log;
+    claw_log *log;         /* a copy of the caller's, writing to `logfile` when there is one */
+    FILE *logfile, *stderr_log; /* the config's log: file (reopened on SIGHUP), and what it replaced */
+    int stderr_tty;
     cJSON *ports; /* route name -> container port */
     int admin_fd, sig_fd;
     claw_watch admin_w, sig_w;
@@ -687,11 +689,8 @@ static int with_address(daemon_t *d, const claw_admin_req *r, const struct socka
         return op_create(d, r, addr, len, err);
     if (known_route(d, r->route, err) != 0)
         return -1;
-    if (r->op == CLAW_ADMIN_ADD) {
-        /* The first backend of a route serves it; later ones stand by. */
-        int w = r->weight >= 0 ? r->weight : claw_proxy_backend_count(d->p, r->route) ? 0 : 100;
-        return claw_proxy_backend(d->p, r->route, r->container, addr, len, w, err);
-    }
+    if (r->op == CLAW_ADMIN_ADD)
+        return claw_proxy_backend(d->p, r->route, r->container, addr, len, r->weight, err);
     if (!claw_proxy_has_backend(d->p, r->route, r->container) &&
         claw_proxy_backend(d->p, r->route, r->container, addr, len, 0, err) != 0)
         return -1;
@@ -1294,15 +1293,61 @@ static void reload_api(daemon_t *d, config *fresh)
 
 /* ---- signals ---- */
 
+/* The config's log file, opened again (after a rotation) or at its new path; stderr
+ * without one. A file that cannot be opened leaves the log where it was. */
+static int open_log(daemon_t *d, const char *path, claw_err *err)
+{
+    FILE *f = NULL;
+    if (path[0] && !(f = fopen(path, "ae"))) /* "e": not the policies' runs' descriptor */
+        return claw_fail_errno(err, errno, "cannot open the log file %s", path);
+    if (d->logfile)
+        fclose(d->logfile);
+    d->logfile = f;
+    d->log->human = f ? f : d->stderr_log;
+    d->log->tty = f ? 0 : d->stderr_tty;
+    return 0;
+}
+
+/* What a reload does not change in a running route: said, not silently ignored. */
+static void reload_notes(daemon_t *d, const config *fresh)
+{
+    if (strcmp(d->cfg.admin, fresh->admin) != 0)
+        claw_log_printf(d->log, CLAW_LOG_WARN, "reload: admin: the admin socket moves at the next start "
+                        "(it stays %s)", d->cfg.admin);
+    for (int i = 0; i < d->cfg.nroutes; i++)
+        for (int j = 0; j < fresh->nroutes; j++) {
+            const cfg_route *a = &d->cfg.routes[i], *b = &fresh->routes[j];
+            if (strcmp(a->name, b->name) != 0)
+                continue;
+            if (strcmp(a->container, b->container) != 0)
+                claw_log_printf(d->log, CLAW_LOG_WARN, "reload: routes.%s.container: a running route keeps "
+                                "its backends (`clawengine route switch %s %s` moves it)", a->name, a->name,
+                                b->container);
+            if (a->port != b->port)
+                claw_log_printf(d->log, CLAW_LOG_WARN, "reload: routes.%s.port: %d for backends added from "
+                                "now on (`clawengine route add %s CONTAINER` finds one again)", a->name,
+                                b->port, a->name);
+        }
+}
+
 static void reload(daemon_t *d)
 {
     config fresh;
     claw_err err;
+    if (d->terminating || d->handing_over || d->handed_over) {
+        claw_log_printf(d->log, CLAW_LOG_WARN, "reload ignored: this daemon is stopping");
+        return;
+    }
     if (load_config(d->config_path, &fresh, &err) != 0) {
         claw_log_printf(d->log, CLAW_LOG_ERROR, "reload refused, keeping the running config: %s",
                         err.message);
         return;
     }
+    if (open_log(d, fresh.log, &err) != 0) {
+        claw_log_printf(d->log, CLAW_LOG_ERROR, "reload: %s; logging on here", err.message);
+        snprintf(fresh.log, sizeof fresh.log, "%s", d->cfg.log);
+    }
+    reload_notes(d, &fresh);
     for (int i = 0; i < d->cfg.nroutes; i++) { /* routes taken out of the config */
         int kept = 0;
         for (int j = 0; j < fresh.nroutes; j++)
@@ -1425,16 +1470,6 @@ static int open_runs(daemon_t *d, const cJSON *state, const char *docker_host, c
     for (int i = 0; i < d->cfg.nsched; i++)
         claw_sched_plan(&d->cfg.sched[i], now, random_fraction(d));
     return 0;
-}
-
-static FILE *open_log(daemon_t *d, claw_err *err)
-{
-    if (!d->cfg.log[0])
-        return NULL;
-    FILE *f = fopen(d->cfg.log, "ae"); /* not the policies' runs' descriptor */
-    if (!f)
-        claw_fail_errno(err, errno, "cannot open the log file %s", d->cfg.log);
-    return f;
 }
 
 /* Two descriptors per proxied connection: take all the soft limit can give. */
@@ -1635,19 +1670,16 @@ int claw_daemon_run(const char *config_path, const char *docker_host, const char
     d.rng = (uint64_t)(d.metrics.start_time * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     if (load_config(config_path, &d.cfg, err) != 0)
         return -1;
-    FILE *logfile = open_log(&d, err);
-    if (d.cfg.log[0] && !logfile) {
+    claw_log flog = *log;
+    d.log = &flog;
+    d.stderr_log = log->human;
+    d.stderr_tty = log->tty;
+    if (open_log(&d, d.cfg.log, err) != 0) {
         config_free(&d.cfg);
         return -1;
     }
-    claw_log flog = *log;
-    if (logfile) {
-        flog.human = logfile;
-        flog.tty = 0;
-        d.log = &flog;
-    }
     int rc = start(&d, docker_host, err);
-    if (rc != 0 && logfile) /* stderr has it too: the caller prints it */
+    if (rc != 0 && d.logfile) /* stderr has it too: the caller prints it */
         claw_log_printf(d.log, CLAW_LOG_ERROR, "not started%s: %s",
                         d.handover_fd >= 0 ? " (the takeover is abandoned: the old daemon serves on)" : "",
                         err->message);
@@ -1663,7 +1695,7 @@ int claw_daemon_run(const char *config_path, const char *docker_host, const char
         claw_log_printf(d.log, CLAW_LOG_INFO, "stopped; %d connection(s) cut at the deadline",
                         d.p ? claw_proxy_connections(d.p) : 0);
     finish(&d);
-    if (logfile)
-        fclose(logfile);
+    if (d.logfile)
+        fclose(d.logfile);
     return rc;
 }

@@ -764,9 +764,11 @@ int claw_proxy_backend(claw_proxy *p, const char *rname, const char *name,
     route *r = need_route(p, rname, err);
     if (!r)
         return -1;
-    if (weight < 0 || weight > 100)
+    if (weight < -1 || weight > 100)
         return claw_fail(err, CLAW_E_INVALID, 0, "weight %d is not from 0 to 100", weight);
     int i = find_slot(r, name);
+    if (weight < 0) /* unsaid: a backend keeps its share; the first one serves, later ones stand by */
+        weight = i >= 0 ? r->slot[i]->weight : claw_proxy_backend_count(p, rname) ? 0 : 100;
     if (i < 0) {
         for (i = 0; i < MAX_BACKENDS && r->slot[i]; i++)
             ;

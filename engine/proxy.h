@@ -45,7 +45,9 @@ int claw_proxy_route_remove(claw_proxy *p, const char *name, claw_err *err);
 /* Closes every listener (no new connections); existing ones go on. */
 void claw_proxy_stop_listening(claw_proxy *p);
 
-/* Backends, named by the caller (a container name). */
+/* Backends, named by the caller (a container name). Adding one that exists updates its
+ * address and puts it back in service when it drains. weight -1: an existing backend
+ * keeps its weight; a new one gets 100 when it is the route's first, else 0. */
 int claw_proxy_backend(claw_proxy *p, const char *route, const char *name,
                        const struct sockaddr *addr, socklen_t len, int weight, claw_err *err);
 /* A backend's new address (its container got another IP), weight and state kept:

@@ -203,6 +203,12 @@ check "weights share new connections; sticky keeps a client on one backend"
 a=0
 for _ in $(seq 1 200); do [ "$(version)" = a ] && a=$((a + 1)); done
 [ "$a" -ge 130 ] && [ "$a" -le 190 ] || fail "a served $a of 200 at weight 80"
+"$CLAW" route add gw claw-it-d-a # found again: keeps its share
+claw route list --json
+p=$(policy weight.lua 'local json = require "claw.json"
+for _, r in ipairs(json.decode(io.read("a"))) do for _, b in ipairs(r.backends) do
+  if b.container == "claw-it-d-a" then print(b.weight) end end end')
+[ "$(printf '%s' "$out" | "$CLAW" run "$p")" = 80 ] || fail "route add without --weight changed the weight: $out"
 "$CLAW" route weight gw claw-it-d-a=50 claw-it-d-b=50 --sticky
 first=$(version)
 for _ in $(seq 1 30); do [ "$(version)" = "$first" ] || fail "sticky client moved"; done
@@ -484,6 +490,32 @@ for p in $((PORT + 1)) $((PORT + 2)); do
   [ -n "$(curl -s --max-time 5 "http://127.0.0.1:$p/version")" ] || fail "$p not served"
 done
 stop_daemon
+done_check
+
+check "SIGHUP: the log file opens again after a rotation, a change a running route keeps is said, a stopping daemon ignores it"
+write_config
+printf 'log: %s\n' "$T/file.log" >>"$T/daemon.yml"
+start_daemon
+mv "$T/file.log" "$T/file.log.1"
+sed -i "s/port: 18789/port: 18790/" "$T/daemon.yml"
+kill -HUP "$dpid"
+sleep 0.5
+grep -q "reload: routes.gw.port: 18790 for backends added from now on" "$T/file.log" ||
+  fail "not in the reopened log: $(cat "$T/file.log" 2>&1)"
+[ -n "$(version)" ] || fail "not serving after the reload"
+curl -s --max-time 10 "http://127.0.0.1:$PORT/hold?ms=2000" >/dev/null &
+c=$!
+sleep 0.3
+kill -TERM "$dpid"
+sleep 0.3
+kill -HUP "$dpid"
+sleep 0.3
+! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/" || fail "a stopping daemon listens again after SIGHUP"
+grep -q "reload ignored: this daemon is stopping" "$T/file.log" || fail "log: $(tail -5 "$T/file.log")"
+wait $c
+wait "$dpid"
+[ $? = 0 ] || fail "exit code after the drain"
+dpid=
 done_check
 
 check "the daemon's log has no sanitizer report (leaks, memory errors)"
