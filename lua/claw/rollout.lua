@@ -305,6 +305,7 @@ end
 --- Undo: the old container serves again under its name, with its backups back,
 -- and no new container is left. Used on failure, by recover and by rollback.
 function R.undo(u, opts)
+  if u.kind == "rollback" then return R.undo_rollback(u, opts) end
   local notes = {}
   local has_new = u.route and u.switched and R.route_has(u.route, u.new_name, opts)
   if u.route and u.switched then
@@ -456,7 +457,15 @@ function R.last_update(name)
 end
 
 --- Back to the version before the last completed update of `name` (see
--- lua/claw/cmd/rollback.lua). Returns { seconds =, restored =, image = }.
+-- lua/claw/cmd/rollback.lua). Returns { seconds =, serving =, restored =, image = }.
+--
+-- Its journal reads like an update's, from the current version (old_id) to the
+-- previous one (new_id, NAME-next while it is tried): its "backup" steps are
+-- snapshots of the state the current version runs on, taken before the update's
+-- own backups go back. So a rollback that fails, or is interrupted before its
+-- switch, is undone like an update (R.undo_rollback): the current version serves
+-- again on its own state and the previous container is kept as it was. One
+-- interrupted after its switch is finished (recover).
 function R.rollback(name, opts)
   local last = R.last_update(name)
   if not last then return fail("not_found", "no completed update of %s in the history", name) end
@@ -467,51 +476,132 @@ function R.rollback(name, opts)
   end
   local t0 = time.monotonic()
   local rb = { name = name, old_id = current.Id, image = "rollback", new_name = name .. R.NEXT,
-    route = R.find_route(name, opts.admin), backups = last.backups }
+    route = R.find_route(name, opts.admin), kind = "rollback" }
   R.journal_open(rb)
   assert(R.step(rb, "begin", { name = name, kind = "rollback", old_id = current.Id,
     old_image = current.Image, new_image = last.old_image, route = rb.route or json.null,
     new_name = rb.new_name, of = last.journal }))
-  for _, b in ipairs(rb.backups) do assert(R.step(rb, "backup", b)) end
+  local ok, done, err = pcall(R.rollback_steps, rb, last, current, opts)
+  if not ok then err = done elseif not done then ok = false end
+  if not ok then
+    local reason = tostring(type(err) == "table" and err.message or err)
+    if rb.switched then
+      -- the previous version serves already: recover finishes what is left
+      return fail("retire", "%s serves the previous version, but retiring the current one failed: %s "
+        .. "(`clawengine recover` finishes it)", name, reason)
+    end
+    local undone, uerr = R.undo_rollback(rb, opts)
+    R.finish(rb, "rollback failed", { reason = reason, restored = rb.restored or json.array(),
+      rollback_error = not undone and tostring(uerr) or nil })
+    return fail(type(err) == "table" and err.code or "failed", "%s; %s", reason, undone
+      and "the current version serves again, unchanged" or ("undoing it failed too: " .. tostring(uerr)))
+  end
+  local serving = rb.serving - t0
+  R.finish(rb, "rolled back", { restored = rb.restored_previous })
+  return { seconds = time.monotonic() - t0, serving = serving, restored = rb.restored_previous,
+    image = last.old_image }
+end
+
+-- The steps of R.rollback; raises or returns nil, err on failure, true when done.
+function R.rollback_steps(rb, last, current, opts)
+  local name = rb.name
+  if #last.backups > 0 then
+    -- The state the current version runs on, for an undo.
+    local paths, volumes = {}, {}
+    for _, b in ipairs(last.backups) do
+      table.insert(b.kind == "volume" and volumes or paths, b.path)
+    end
+    assert(R.step(rb, "backup-start"))
+    local ok, err = R.backup_all(rb, paths, volumes)
+    if not ok then return nil, err end
+    for _, b in ipairs(rb.backups) do assert(R.step(rb, "backup", b)) end
+  end
   -- The container to go back to: the previous one, or a new one from :rollback.
   local prev = docker.inspect(last.old_id)
   if prev then
-    rb.new_id = prev.Id
+    rb.new_id, rb.kept = prev.Id, true
+    assert(R.step(rb, "created", { new_id = rb.new_id, kept = true }))
     if prev.Name ~= "/" .. rb.new_name then assert(docker.rename(prev.Id, rb.new_name)) end
   else
     local spec = assert(docker.clone(current.Id, { image = R.repository(last.image) .. ":rollback",
       name = rb.new_name }))
+    assert(R.step(rb, "create"))
     rb.new_id = assert(docker.create(spec))
+    assert(R.step(rb, "created", { new_id = rb.new_id }))
   end
-  assert(R.step(rb, "created", { new_id = rb.new_id }))
   assert(docker.update(rb.new_id, { RestartPolicy = current.HostConfig.RestartPolicy }))
-  local restored = json.array()
-  if #rb.backups > 0 then
+  rb.restored_previous = json.array()
+  if #last.backups > 0 then
     -- The previous version must not start on state the newer one migrated.
     if rb.route then
       assert(route.drain(rb.route, name, { timeout = opts.drain_timeout, admin = opts.admin }))
     end
+    assert(R.step(rb, "stop-old"))
     assert(docker.stop(current.Id))
     assert(R.step(rb, "restore"))
-    restored = assert(R.restore_all(rb))
+    rb.restored_previous = assert(R.restore_all({ backups = last.backups }))
   end
+  assert(R.step(rb, "start"))
   assert(docker.start(rb.new_id))
   local ok, err = R.health_gate(rb.new_id, { timeout = opts.timeout })
-  if not ok then
-    R.finish(rb, "rollback failed", { reason = tostring(err) })
-    return nil, err
-  end
+  if not ok then return nil, err end
   if rb.route then
     assert(R.step(rb, "switch"))
+    rb.switched = true
     assert(R.route_move(rb.route, name, rb.new_name, opts))
   end
-  local serving = time.monotonic() - t0
+  rb.serving = time.monotonic()
   assert(R.step(rb, "retire"))
   -- The version rolled back from is kept stopped as NAME-previous, so a second
   -- rollback goes forward again.
+  rb.switched = true
   assert(R.retire(rb, opts))
-  R.finish(rb, "rolled back", { restored = restored })
-  return { seconds = time.monotonic() - t0, serving = serving, restored = restored, image = last.old_image }
+  return true
+end
+
+--- Undoes a rollback that did not reach its switch: the previous container goes back
+-- to NAME-previous, stopped (one made from :rollback is removed), and the current
+-- version runs again under its name, on the state it had (its snapshots are put
+-- back when it was stopped), in service on its route.
+function R.undo_rollback(u, opts)
+  -- (without new_id, a NAME-next that exists was made from :rollback: removed)
+  local target = docker.inspect(u.new_id or u.new_name)
+  if target then
+    if u.route and R.route_has(u.route, u.new_name, opts) then
+      route.remove(u.route, u.new_name, { admin = opts.admin })
+    end
+    if u.kept and u.new_id then
+      if target.State.Running then
+        local ok, err = docker.stop(u.new_id)
+        if not ok then return nil, err end
+      end
+      docker.update(u.new_id, { RestartPolicy = { Name = "no" } })
+      if target.Name ~= "/" .. u.name .. R.PREVIOUS then
+        local ok, err = docker.rename(u.new_id, u.name .. R.PREVIOUS)
+        if not ok then return nil, err end
+      end
+    else
+      local ok, err = docker.remove(target.Id, { force = true })
+      if not ok then return nil, err end
+    end
+  end
+  local cur = docker.inspect(u.old_id)
+  if not cur then return fail("not_found", "the current container %s is gone", u.old_id) end
+  if not cur.State.Running then
+    local restored, err = R.restore_all(u)
+    if not restored then return nil, err end
+    u.restored = restored
+    local ok, serr = docker.start(u.old_id)
+    if not ok then return nil, serr end
+    ok, serr = R.health_gate(u.old_id, {})
+    if not ok then return nil, serr end
+  end
+  if u.route then
+    -- (adding it again puts a drained backend back in service, with its weight)
+    local ok, err = route.add(u.route, u.name, { admin = opts.admin })
+    if not ok then return nil, err end
+  end
+  return true
 end
 
 --- --cleanup: the image the :rollback tag named before this update is no longer
@@ -548,7 +638,7 @@ function R.from_records(path, records)
     elseif rec.step == "backup" then
       u.backups[#u.backups + 1] = { path = rec.path, id = rec.id, sha256 = rec.sha256, kind = rec.kind }
     elseif rec.step == "created" then
-      u.new_id = rec.new_id
+      u.new_id, u.kept = rec.new_id, rec.kept
     elseif rec.step == "switch" or rec.step == "weight" then -- "weight": a canary's step
       u.switched = true
     elseif rec.step == "end" then

@@ -215,6 +215,58 @@ for stepname in begin backup-start backup create created tag healthy switch reti
   done_check
 done
 
+# The rollback command, killed after each of its steps: recover undoes it (v2 serves
+# on the state it had, v1 is kept as -previous) or, once it switched, finishes it.
+crash_rollback() {
+  ( CLAWENGINE_TEST_CRASH_AFTER=$1 "$CLAW" rollback claw-it-roll >"$T/out" 2>"$T/err"; exit $? ) 2>/dev/null
+  rc=$?
+  [ "$rc" = 137 ] || fail "exit code $rc, want 137 (killed after $1): $(cat "$T/err")"
+}
+for stepname in begin backup created stop-old restore start switch retire; do
+  check "rollback killed after '$stepname', then recover"
+  fresh
+  echo '{"v":1}' >"$T/cfg/app.json"
+  claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --backup "$T/cfg/app.json" --monitor 0
+  expect_rc 0
+  echo '{"v":2}' >"$T/cfg/app.json"
+  crash_rollback "$stepname"
+  claw recover
+  expect_rc 0
+  case $stepname in
+    switch | retire) want=1.0.0 cfg='{"v":1}' outcome=completed prev=clawtest/gateway:v2 ;;
+    *) want=2.0.0 cfg='{"v":2}' outcome="rolled back" prev=clawtest/gateway:v1 ;;
+  esac
+  expect_out_has "claw-it-roll: recovered: $outcome (interrupted after $stepname)"
+  [ "$(version)" = $want ] || fail "serving $(version)"
+  [ "$(cat "$T/cfg/app.json")" = "$cfg" ] || fail "config: $(cat "$T/cfg/app.json")"
+  [ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-previous 2>&1)" = "exited $prev" ] ||
+    fail "previous: $(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-previous 2>&1)"
+  only_one
+  claw recover
+  expect_err "nothing to recover"
+  done_check
+done
+
+check "a rollback whose previous version fails its health gate: the current one serves again, unchanged"
+fresh -e READY_DELAY=3
+echo '{"v":1}' >"$T/cfg/app.json"
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --backup "$T/cfg/app.json" --monitor 0
+expect_rc 0
+echo '{"v":2}' >"$T/cfg/app.json"
+claw rollback claw-it-roll --timeout 1
+expect_rc 1
+expect_err_has "the current version serves again, unchanged"
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+[ "$(cat "$T/cfg/app.json")" = '{"v":2}' ] || fail "config: $(cat "$T/cfg/app.json")"
+[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-previous 2>&1)" = "exited clawtest/gateway:v1" ] ||
+  fail "previous: $(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-previous 2>&1)"
+only_one
+claw history claw-it-roll --json
+expect_out_has '"outcome":"rollback failed"'
+claw recover
+expect_err "nothing to recover"
+done_check
+
 check "a daemon that starts recovers an update interrupted after the switch"
 fresh
 crash_run switch "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0

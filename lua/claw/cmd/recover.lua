@@ -1,7 +1,9 @@
 -- `clawengine recover`: finishes or undoes every update that was interrupted (a
 -- crash, kill -9, a reboot), so that exactly one version serves under each name,
 -- with its config, and no temporary container is left. An update interrupted while
--- retiring the old version is finished; any earlier one is undone. An update whose
+-- retiring the old version is finished; any earlier one is undone. So is a
+-- `clawengine rollback` (R.undo_rollback), except that one interrupted after its
+-- switch is finished. An update whose
 -- process still runs (it holds its journal's lock) is left alone. A canary's
 -- journal is read the same way (R.from_records): its "weight" steps count as a
 -- switch, and the undo gives the old container back the weight its "begin" recorded.
@@ -34,12 +36,17 @@ for _, path in ipairs(files) do
   local u = R.from_records(path, records)
   if u.name and not u.outcome and not journal.busy(path) then
     pending = pending + 1
-    local forward = u.last == "retire"
+    -- (a rollback that switched serves the version it went back to: finished too)
+    local forward = u.last == "retire" or (u.kind == "rollback" and u.switched)
     log.warn("recovering an interrupted update", { container = u.name, last_step = u.last,
       action = forward and "finish" or "undo" })
     local ok, err
     if forward then
-      ok, err = R.retire(u, opts)
+      ok, err = true, nil
+      if u.route and u.last == "switch" then -- (journaled before it was carried out)
+        ok, err = R.route_move(u.route, u.name, u.new_name, opts)
+      end
+      if ok then ok, err = R.retire(u, opts) end
     else
       ok, err = R.undo(u, opts)
     end
