@@ -1471,6 +1471,18 @@ static int save_file(const place *p, const claw_backup_opts *o, int keep,
     return rc;
 }
 
+int claw_backup_volume_where(const char *name, const claw_backup_opts *o, char dir[PATHSZ],
+                             claw_err *err)
+{
+    place p;
+    char path[PATHSZ];
+    if (claw_path_fmt(path, err, VOLUME_PREFIX "%s", name) != 0 || locate(path, o, &p, err) != 0 ||
+        resolve_volume(&p, o, err) != 0)
+        return -1;
+    snprintf(dir, PATHSZ, "%s", p.data);
+    return 0;
+}
+
 int claw_backup_save(const char *path, const claw_backup_opts *o, claw_backup_info *out,
                      claw_err *err)
 {

@@ -134,5 +134,9 @@ cJSON *claw_backup_list(const char *path, const claw_backup_opts *o, claw_err *e
  * in the mountpoint only while a container uses them). */
 int claw_backup_volume_dir(const cJSON *volume, const char *name, char dir[4096],
                            claw_err *err);
+/* Where volume NAME's files are (o->docker asks), with the checks a backup of it
+ * makes first; nothing is written. */
+int claw_backup_volume_where(const char *name, const claw_backup_opts *o, char dir[4096],
+                             claw_err *err);
 
 #endif

@@ -119,6 +119,20 @@ static int l_save_volume(lua_State *L)
     return save(L, volume_path(L));
 }
 
+/* volume_dir(name, {dir=}): where a volume's files are, checked as a backup would */
+static int l_volume_dir(lua_State *L)
+{
+    char store[4096], dir[4096];
+    claw_backup_opts o = { 0 };
+    const char *path = volume_path(L);
+    read_opts(L, path, 2, &o, store, sizeof store);
+    claw_err e;
+    if (claw_backup_volume_where(path + strlen(VOLUME), &o, dir, &e) != 0)
+        return claw_pusherror(L, &e);
+    lua_pushstring(L, dir);
+    return 1;
+}
+
 static int l_restore_volume(lua_State *L)
 {
     return restore(L, volume_path(L));
@@ -152,9 +166,9 @@ static int l_sha256(lua_State *L)
 }
 
 static const luaL_Reg funcs[] = {
-    { "save", l_save },   { "restore", l_restore }, { "save_volume", l_save_volume },
-    { "restore_volume", l_restore_volume },         { "list", l_list },
-    { "sha256", l_sha256 }, { NULL, NULL },
+    { "save", l_save },     { "restore", l_restore },         { "save_volume", l_save_volume },
+    { "restore_volume", l_restore_volume },                   { "volume_dir", l_volume_dir },
+    { "list", l_list },     { "sha256", l_sha256 },           { NULL, NULL },
 };
 
 int luaopen_claw_backup(lua_State *L)

@@ -302,16 +302,14 @@ function R.remove_if_exists(name)
   return true
 end
 
---- Undo: the old container serves again under its name, with its backups back,
--- and no new container is left. Used on failure, by recover and by rollback.
-function R.undo(u, opts)
-  if u.kind == "rollback" then return R.undo_rollback(u, opts) end
-  local notes = {}
+--- After a switch, new connections go to the old container again (a canary's old
+-- container gets back the share it had, the canary none). Adds what happened to
+-- `notes`; returns whether the route has the new container as a backend.
+function R.route_back(u, opts, notes)
   local has_new = u.route and u.switched and R.route_has(u.route, u.new_name, opts)
   if u.route and u.switched then
     local ok, err
     if u.old_weight then
-      -- A canary: the old container gets back the share it had, the canary none.
       local weights = { [u.name] = u.old_weight }
       if has_new then weights[u.new_name] = 0 end
       ok, err = route.weight(u.route, weights, { admin = opts.admin })
@@ -320,6 +318,15 @@ function R.undo(u, opts)
     end
     notes[#notes + 1] = ok and "route back to the old container" or ("route not switched back: " .. tostring(err))
   end
+  return has_new
+end
+
+--- Undo: the old container serves again under its name, with its backups back,
+-- and no new container is left. Used on failure, by recover and by rollback.
+function R.undo(u, opts)
+  if u.kind == "rollback" then return R.undo_rollback(u, opts) end
+  local notes = {}
+  local has_new = R.route_back(u, opts, notes)
   if has_new then
     -- Requests in flight on the new container finish before it goes (briefly:
     -- an idle keep-alive connection is closed at the deadline).
@@ -715,6 +722,10 @@ function R.check_options(spec, opts, names)
     if not f then args.fail(spec, "--backup %s: cannot be read", b) end
     f:close()
   end
+  for _, v in ipairs(opts.backup_volume or {}) do
+    local dir, err = backup.volume_dir(v)
+    if not dir then args.fail(spec, "--backup-volume %s: %s", v, err.message) end
+  end
   opts.notify_targets = notices.targets(spec, opts.notify)
 end
 
@@ -738,9 +749,12 @@ function R.groups(spec, opts, names)
       targets[#targets + 1] = c
     end
     if #(opts.label or {}) > 0 then
-      for _, c in ipairs(assert(docker.containers { label = opts.label })) do
-        targets[#targets + 1] = assert(docker.inspect(c.Id))
+      local list = assert(docker.containers { label = opts.label })
+      if #list == 0 then
+        args.fail(spec, "no running container has the label%s %s", #opts.label > 1 and "s" or "",
+          table.concat(opts.label, " and "))
       end
+      for _, c in ipairs(list) do targets[#targets + 1] = assert(docker.inspect(c.Id)) end
     end
     return { { targets = targets, s = settings() } }
   end
@@ -899,6 +913,13 @@ function R.tag_rollback(u)
   return true
 end
 
+--- After success: the new image is REPOSITORY:stable (a refused tag is a warning).
+function R.tag_stable(u)
+  local stable = R.repository(u.image) .. ":stable"
+  local tagged, terr = docker.tag(u.new_image, stable)
+  if not tagged then log.warn("the new image is not tagged " .. stable, { reason = terr.message }) end
+end
+
 --- The new container: a clone of the old one with the new image, as NAME-next,
 -- started (after stopping the old one when stop-first) and through its health gate.
 -- The running image is tagged :rollback while the new one starts: off the path
@@ -951,9 +972,7 @@ function R.promote(u, opts, fields)
   assert(R.step(u, "retire"))
   local ok, err = R.retire(u, opts)
   if not ok then return R.failed(u, opts, err) end
-  local stable = R.repository(u.image) .. ":stable"
-  local tagged, terr = docker.tag(u.new_image, stable)
-  if not tagged then log.warn("the new image is not tagged " .. stable, { reason = terr.message }) end
+  R.tag_stable(u)
   if opts.cleanup and u.prev_rollback then R.cleanup(u.prev_rollback.Id, u) end
   local gap = u.t_stop and (time.monotonic() - u.t_stop) or nil
   local rec = { seconds_to_healthy = u.ready, gap = gap or json.null, route_failures = route_failures or json.null }
@@ -968,18 +987,24 @@ function R.promote(u, opts, fields)
 end
 
 --- A failed update: undone (the failure action "rollback": the old container
--- serves, the new one is removed, the backups that changed are restored), or left
--- as it is ("pause"). The journal ends with the outcome; returns the result.
+-- serves, the new one is removed, the backups that changed are restored), or
+-- paused ("pause": the old container serves again, the new one is left running
+-- beside it, out of traffic, for a look; the next run replaces it). The journal
+-- ends with the outcome; returns the result.
 function R.failed(u, opts, reason)
   reason = tostring(reason)
   log.error("update failed", { container = u.name, reason = reason })
+  -- (what the route saw to the new container, read before it leaves the route)
+  local failures = u.route and R.route_failures(u.route, u.new_name, opts) or json.null
   if opts.failure_action == "pause" then
-    R.finish(u, "paused", { reason = reason })
+    local notes = {}
+    R.route_back(u, opts, notes)
+    R.finish(u, "paused", { reason = reason, notes = #notes > 0 and notes or nil, route_failures = failures })
     return result(u, "paused", { reason = reason })
   end
   local ok, uerr = R.undo(u, opts)
   local outcome = ok and "rolled back" or "rollback failed"
-  R.finish(u, outcome, { reason = reason, restored = u.restored or json.array(),
+  R.finish(u, outcome, { reason = reason, restored = u.restored or json.array(), route_failures = failures,
     rollback_error = not ok and tostring(uerr) or nil })
   return result(u, outcome, { reason = reason, restored = u.restored })
 end

@@ -48,6 +48,7 @@ if action == "save" then r, err = backup.save_volume(name, opts)
 elseif action == "save-path" then r, err = backup.save("volume:" .. name, opts)
 elseif action == "restore" then r, err = backup.restore_volume(name, opts)
 elseif action == "list" then r, err = backup.list("volume:" .. name, opts)
+elseif action == "dir" then r, err = backup.volume_dir(name)
 elseif action == "newest" then
   r, err = backup.list("volume:" .. name, opts)
   if r then print(r[1].id .. " " .. r[1].path) return end
@@ -136,11 +137,17 @@ expect_out "ERR checksum: backup $newest_id of volume:$VOL is corrupt: sha256 mi
 rm -f "$MP/after"
 done_check
 
-check "no such volume; a volume with mount options is refused"
+check "no such volume; a volume with mount options is refused (by volume_dir too)"
+claw run "$POL" dir "$VOL"
+expect_out "\"$MP\""
 claw run "$POL" save claw-it-nope
+expect_out "ERR not_found: no such volume: claw-it-nope"
+claw run "$POL" dir claw-it-nope
 expect_out "ERR not_found: no such volume: claw-it-nope"
 docker volume create --opt type=tmpfs --opt device=tmpfs "$OPTS_VOL" >/dev/null
 claw run "$POL" save "$OPTS_VOL"
+expect_out "ERR invalid: volume $OPTS_VOL has mount options (device, type=tmpfs): its files are in its mountpoint only while a container uses it, so it cannot be backed up"
+claw run "$POL" dir "$OPTS_VOL"
 expect_out "ERR invalid: volume $OPTS_VOL has mount options (device, type=tmpfs): its files are in its mountpoint only while a container uses it, so it cannot be backed up"
 claw run "$POL" restore "$VOL" pre-update
 expect_out "ERR not_found: no backup \"pre-update\" of volume:$VOL: a directory or volume has none; use \"latest\""

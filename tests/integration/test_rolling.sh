@@ -110,6 +110,23 @@ load_check
 only_one
 done_check
 
+check "--failure-action pause: the old version serves again, the new one is left beside it; the next run replaces it"
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:turns-unhealthy --no-pull --monitor 8 --failure-action pause
+expect_rc 1
+expect_out_has "claw-it-roll: paused"
+for _ in 1 2 3 4 5 6; do [ "$(version)" = 1.0.0 ] || fail "serving $(version) after the pause"; done
+[ "$(docker inspect -f '{{.State.Running}}' claw-it-roll-next 2>&1)" = true ] || fail "the new container was not left"
+claw history claw-it-roll --json
+expect_out_has '"outcome":"paused"'
+load_start 4s "http://127.0.0.1:$PORT/"
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
+expect_rc 0
+load_check
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+only_one
+fresh
+done_check
+
 check "state the new version migrated is restored on rollback"
 mkdir -p "$T/state"
 fresh -v "$T/state:/state" -e STATE_FILE=/state/version -e REFUSE_NEWER_STATE=1
@@ -193,6 +210,12 @@ usage: clawengine run policies/rolling.lua [OPTIONS] NAME... | --label KEY=VALUE
 claw run "$POLICY" claw-it-roll --backup "$T/no/such/file"
 expect_rc 2
 expect_err_has "clawengine: --backup $T/no/such/file: cannot be read"
+claw run "$POLICY" claw-it-roll --backup-volume claw-it-roll-novol
+expect_rc 2
+expect_err_has "clawengine: --backup-volume claw-it-roll-novol: no such volume: claw-it-roll-novol"
+claw run "$POLICY" --label claw-it-roll=nomatch
+expect_rc 2
+expect_err_has "clawengine: no running container has the label claw-it-roll=nomatch"
 claw run "$POLICY" claw-it-roll --order sideways
 expect_rc 2
 expect_err_has "clawengine: --order must be start-first or stop-first, not \"sideways\""
@@ -209,9 +232,14 @@ for stepname in begin backup-start backup create created tag healthy switch reti
   check "kill -9 after '$stepname', then recover"
   fresh
   echo '{"v":1}' >"$T/cfg/app.json"
+  docker rmi clawtest/gateway:stable >/dev/null 2>&1 || true
   crash_run "$stepname" "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
     --backup "$T/cfg/app.json" --monitor 1
   recover_check claw-it-roll "$stepname"
+  if [ "$stepname" = retire ]; then # finished: tagged as a run that succeeds tags it
+    [ "$(docker image inspect -f '{{.Id}}' clawtest/gateway:stable 2>&1)" = "$(docker image inspect -f '{{.Id}}' clawtest/gateway:v2)" ] ||
+      fail ":stable not tagged by recover"
+  fi
   done_check
 done
 

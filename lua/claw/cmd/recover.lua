@@ -47,6 +47,7 @@ for _, path in ipairs(files) do
         ok, err = R.route_move(u.route, u.name, u.new_name, opts)
       end
       if ok then ok, err = R.retire(u, opts) end
+      if ok and u.kind ~= "rollback" and u.new_image and u.image then R.tag_stable(u) end
     else
       ok, err = R.undo(u, opts)
     end
