@@ -108,14 +108,40 @@ static int parse_route(const cJSON *r, cfg_route *out, const char *file, claw_er
     return 0;
 }
 
+/* A port serves one route: two routes listening on it would fail at start. */
+static int check_ports(const config *c, const char *file, claw_err *err)
+{
+    for (int i = 1; i < c->nroutes; i++)
+        for (int j = 0; j < i; j++) {
+            const cJSON *a, *b;
+            cJSON_ArrayForEach(a, c->routes[i].listen) {
+                cJSON_ArrayForEach(b, c->routes[j].listen) {
+                    if (!claw_addr_overlaps(a->valuestring, b->valuestring))
+                        continue;
+                    char where[200], what[400];
+                    snprintf(where, sizeof where, "routes.%.120s.listen", c->routes[i].name);
+                    snprintf(what, sizeof what, "%.100s takes the port of routes.%.120s's %.100s: "
+                             "a port serves one route", a->valuestring, c->routes[j].name, b->valuestring);
+                    return bad(err, file, where, what);
+                }
+            }
+        }
+    return 0;
+}
+
 static int str_field(const cJSON *root, const char *key, char *out, size_t size,
                      const char *file, claw_err *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!v)
         return 0;
-    if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) >= size)
+    if (!cJSON_IsString(v) || !*v->valuestring)
         return bad(err, file, key, "must be a path");
+    if (strlen(v->valuestring) >= size) {
+        char what[80];
+        snprintf(what, sizeof what, "must be a path shorter than %zu bytes", size);
+        return bad(err, file, key, what);
+    }
     snprintf(out, size, "%s", v->valuestring);
     return 0;
 }
@@ -126,8 +152,11 @@ static int load_config(const char *path, config *c, claw_err *err)
                                         "idle_timeout", "routes", "api", "schedules", NULL };
     memset(c, 0, sizeof *c);
     cJSON *root = claw_yaml_load(path, err);
-    if (!root)
+    if (!root) {
+        if (err && strcmp(err->code, CLAW_E_IO) == 0) /* a folder, no permission: bad input too */
+            snprintf(err->code, sizeof err->code, "%s", CLAW_E_INVALID);
         return -1;
+    }
     char statedir[4000];
     snprintf(c->admin, sizeof c->admin, "%s", claw_admin_default_path());
     snprintf(c->state, sizeof c->state, "%s/routes.json", claw_state_dir(statedir, sizeof statedir));
@@ -152,6 +181,8 @@ static int load_config(const char *path, config *c, claw_err *err)
         rc = 0;
         for (const cJSON *r = routes ? routes->child : NULL; r && rc == 0; r = r->next)
             rc = parse_route(r, &c->routes[c->nroutes++], path, err);
+        if (rc == 0)
+            rc = check_ports(c, path, err);
         if (rc == 0)
             rc = claw_api_cfg_parse(cJSON_GetObjectItemCaseSensitive(root, "api"), path, &c->api, err);
         if (rc == 0)
@@ -240,10 +271,10 @@ static int route_port(const daemon_t *d, const char *route)
 
 /* What survives a restart: every route with its listeners, port and backends. Once
  * handed over, the state file is the new daemon's. */
-static void persist(daemon_t *d)
+static int save_state(daemon_t *d, claw_err *err)
 {
     if (d->handing_over || d->handed_over)
-        return;
+        return 0;
     cJSON *routes = claw_proxy_list(d->p);
     cJSON *r;
     cJSON_ArrayForEach(r, routes) {
@@ -270,13 +301,24 @@ static void persist(daemon_t *d)
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir)
         *slash = 0;
-    claw_err err;
-    if (!text || (slash && claw_make_dirs(dir, &err) != 0) ||
-        claw_write_atomic(d->cfg.state, text, strlen(text), &err) != 0)
-        claw_log_printf(d->log, CLAW_LOG_ERROR, "cannot save route state to %s: %s",
-                        d->cfg.state, text ? err.message : "out of memory");
+    claw_err e;
+    int rc = 0;
+    if (!text || (slash && claw_make_dirs(dir, &e) != 0) ||
+        claw_write_atomic(d->cfg.state, text, strlen(text), &e) != 0)
+        rc = claw_fail(err, CLAW_E_IO, 0, "cannot save route state to %s: %s", d->cfg.state,
+                       text ? e.message : "out of memory");
     free(text);
     cJSON_Delete(state);
+    return rc;
+}
+
+/* After a change: a state that cannot be saved is logged (the change holds until a
+ * restart); at start it stops the daemon (start). */
+static void persist(daemon_t *d)
+{
+    claw_err err;
+    if (save_state(d, &err) != 0)
+        claw_log_printf(d->log, CLAW_LOG_ERROR, "%s", err.message);
 }
 
 static const cJSON *state_route(const cJSON *state, const char *name)
@@ -1574,9 +1616,8 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
     cJSON_Delete(state);
     if (rc == 0 && d->takeover)
         rc = open_admin(d, 1, err);
-    if (rc != 0)
+    if (rc != 0 || save_state(d, err) != 0) /* a state it cannot keep: refused at once */
         return -1;
-    persist(d);
     if (d->takeover)
         end_takeover(d);
     return 0;

@@ -128,6 +128,26 @@ static void free_dead(claw_proxy *p)
 
 /* ---- addresses ---- */
 
+int claw_addr_overlaps(const char *a, const char *b)
+{
+    struct sockaddr_storage x, y;
+    socklen_t xl, yl;
+    claw_err e;
+    if (claw_parse_addr(a, &x, &xl, &e) != 0 || claw_parse_addr(b, &y, &yl, &e) != 0 ||
+        x.ss_family != y.ss_family)
+        return 0;
+    if (x.ss_family == AF_INET) {
+        const struct sockaddr_in *p = (const void *)&x, *q = (const void *)&y;
+        return p->sin_port == q->sin_port &&
+               (p->sin_addr.s_addr == q->sin_addr.s_addr || p->sin_addr.s_addr == INADDR_ANY ||
+                q->sin_addr.s_addr == INADDR_ANY);
+    }
+    const struct sockaddr_in6 *p = (const void *)&x, *q = (const void *)&y;
+    return p->sin6_port == q->sin6_port &&
+           (IN6_ARE_ADDR_EQUAL(&p->sin6_addr, &q->sin6_addr) || IN6_IS_ADDR_UNSPECIFIED(&p->sin6_addr) ||
+            IN6_IS_ADDR_UNSPECIFIED(&q->sin6_addr));
+}
+
 int claw_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, claw_err *err)
 {
     char host[256];

@@ -84,6 +84,9 @@ int claw_proxy_step(claw_proxy *p, double wait, claw_err *err);
 
 /* "host:port" (IPv4, [IPv6], or a name resolved once) into a socket address. */
 int claw_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, claw_err *err);
+/* Do two listen addresses take the same port: the same, or one the wildcard of the
+ * other's family? (Unparsable ones do not.) */
+int claw_addr_overlaps(const char *a, const char *b);
 void claw_format_addr(const struct sockaddr *sa, char *buf, size_t size);
 /* A non-blocking listening TCP socket on "host:port" (IPv6 only for an IPv6 address;
  * SO_REUSEADDR, not SO_REUSEPORT). Returns the descriptor, or -1 with err "cannot

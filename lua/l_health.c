@@ -181,6 +181,17 @@ static int l_exec(lua_State *L)
     return run(L, &p, 0, 3, NULL);
 }
 
+/* An option of wait: a number of seconds (or retries) above 0, or from 0 when
+ * zero_ok; every wait ends (DESIGN: everything that blocks has a timeout). */
+static double wait_field(lua_State *L, const char *key, double dflt, int zero_ok)
+{
+    double v = claw_optnumfield(L, 2, key, dflt);
+    if (!(zero_ok ? v >= 0 : v > 0) || v > 1e9)
+        luaL_argerror(L, 2, lua_pushfstring(L, "field '%s' must be a number %s", key,
+                                            zero_ok ? "from 0" : "above 0"));
+    return v;
+}
+
 /* wait{http=URL | tcp=ADDR | docker=C | exec={C, argv}, ...}, {interval=, ...} */
 static int l_wait(lua_State *L)
 {
@@ -213,11 +224,14 @@ static int l_wait(lua_State *L)
         p.argv = checkargv(L, -1, 1);
     }
     int expect = probe_fields(L, 1, &p);
+    double retries = wait_field(L, "retries", 0, 1);
+    if (retries != floor(retries))
+        luaL_argerror(L, 2, "field 'retries' must be a whole number");
     claw_probe_wait_opts w = {
-        .interval = claw_optnumfield(L, 2, "interval", 0.1),
-        .retries = (int)claw_optnumfield(L, 2, "retries", 0),
-        .start_period = claw_optnumfield(L, 2, "start_period", 0),
-        .timeout = claw_optnumfield(L, 2, "timeout", WAIT_TIMEOUT),
+        .interval = wait_field(L, "interval", 0.1, 0),
+        .retries = (int)retries,
+        .start_period = wait_field(L, "start_period", 0, 1),
+        .timeout = wait_field(L, "timeout", WAIT_TIMEOUT, 0),
     };
     return run(L, &p, expect, 1, &w);
 }

@@ -1,6 +1,7 @@
 /* require "claw.route": the daemon's routes, through its admin socket
  * (engine/admin.c). Options: { admin = "/path/admin.sock" } on every call, else
  * $CLAWENGINE_ADMIN, else /run/clawengine/admin.sock. */
+#include <math.h>
 #include <string.h>
 
 #include "lclaw.h"
@@ -71,11 +72,11 @@ static int l_add(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
     claw_checkopts(L, 3);
-    double weight = claw_optnumfield(L, 3, "weight", -1);
+    double weight = claw_optnumfield(L, 3, "weight", NAN); /* the daemon checks the range */
     if (dry(L, "add", route, container))
         return 1;
     cJSON *r = request("add", route, container);
-    if (weight >= 0)
+    if (!isnan(weight))
         cJSON_AddNumberToObject(r, "weight", weight);
     return claw_admin_push(L, 3, r, NULL, 30);
 }
@@ -128,11 +129,11 @@ static int l_drain(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
     claw_checkopts(L, 3);
-    double timeout = claw_optnumfield(L, 3, "timeout", -1);
+    double timeout = claw_optnumfield(L, 3, "timeout", NAN);
     if (dry(L, "drain", route, container))
         return 1;
     cJSON *r = request("drain", route, container);
-    if (timeout >= 0)
+    if (!isnan(timeout))
         cJSON_AddNumberToObject(r, "timeout", timeout);
     /* The answer comes when the drain ends: allow for the daemon's own default. */
     return claw_admin_push(L, 3, r, "forced", timeout >= 0 ? timeout + 30 : 0);

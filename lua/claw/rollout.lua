@@ -703,6 +703,13 @@ function R.check_options(spec, opts, names)
   if opts.order and opts.order ~= "start-first" and opts.order ~= "stop-first" then
     args.fail(spec, "--order must be start-first or stop-first, not %q", opts.order)
   end
+  for _, o in ipairs { { "timeout" }, { "monitor", true }, { "drain_timeout", true } } do
+    local v, zero_ok = opts[o[1]], o[2]
+    if v and not ((zero_ok and v >= 0 or v > 0) and v <= 86400) then
+      args.fail(spec, "--%s must be seconds %s 86400, not %s", (o[1]:gsub("_", "-")),
+        zero_ok and "from 0 to" or "above 0, up to", v)
+    end
+  end
   if opts.failure_action and not ACTIONS[opts.failure_action] then
     args.fail(spec, "--failure-action must be rollback, pause or continue, not %q", opts.failure_action)
   end

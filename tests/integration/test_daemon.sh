@@ -89,6 +89,22 @@ printf 'routes:\n  "g w":\n    listen: "127.0.0.1:1"\n    container: x\n    port
 claw daemon --config "$T/bad.yml" --check
 expect_rc 2
 expect_err "clawengine: $T/bad.yml: routes.g w: a route's name is a letter or digit, then letters, digits, '_', '.' and '-'"
+printf 'routes:\n  a:\n    listen: "127.0.0.1:%s"\n    container: x\n    port: 1\n  b:\n    listen: "0.0.0.0:%s"\n    container: x\n    port: 1\n' $PORT $PORT >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 2
+expect_err "clawengine: $T/bad.yml: routes.b.listen: 0.0.0.0:$PORT takes the port of routes.a's 127.0.0.1:$PORT: a port serves one route"
+printf 'admin: /tmp/%0120d\n' 0 >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 2
+expect_err "clawengine: $T/bad.yml: admin: must be a path shorter than 108 bytes"
+claw daemon --config "$T" --check
+expect_rc 2
+expect_err "clawengine: cannot read $T: Is a directory"
+printf 'admin: %s\nstate: /proc/claw-nope/routes.json\nroutes: {}\n' "$T/st.sock" >"$T/bad.yml"
+claw daemon --config "$T/bad.yml"
+expect_rc 1
+expect_err "clawengine: cannot save route state to /proc/claw-nope/routes.json: cannot create /proc/claw-nope: No such file or directory"
+[ -e "$T/st.sock" ] && fail "admin socket left behind"
 claw daemon
 expect_rc 2
 expect_err "clawengine: daemon: --config FILE is required
@@ -255,6 +271,17 @@ done
 claw route switch gw claw-it-d-none
 expect_rc 1
 expect_err_has "clawengine: route switch: No such container: claw-it-d-none"
+claw route add gw claw-it-d-a --weight -1
+expect_rc 2
+expect_err_has "clawengine: route add: --weight must be an integer from 0 to 100, not -1"
+claw route drain gw claw-it-d-a --timeout -5
+expect_rc 2
+expect_err_has "clawengine: route drain: --timeout must be seconds from 0 to 86400, not -5"
+bad_lua=$(policy badw.lua 'local route = require "claw.route"
+local ok, err = route.add("gw", "claw-it-d-a", { weight = 150 })
+print(ok, err and err.message)')
+[ "$("$CLAW" run "$bad_lua")" = 'nil	admin: "weight" must be an integer from 0 to 100' ] || fail "route.add weight 150: $("$CLAW" run "$bad_lua")"
+[ "$("$CLAW" run "$summary")" = "$before_list" ] || fail "routes changed: $("$CLAW" run "$summary")"
 done_check
 
 check "route state survives a restart"

@@ -216,6 +216,9 @@ expect_err_has "clawengine: --backup-volume claw-it-roll-novol: no such volume: 
 claw run "$POLICY" --label claw-it-roll=nomatch
 expect_rc 2
 expect_err_has "clawengine: no running container has the label claw-it-roll=nomatch"
+claw run "$POLICY" claw-it-roll --timeout 0
+expect_rc 2
+expect_err_has "clawengine: --timeout must be seconds above 0, up to 86400, not 0"
 claw run "$POLICY" claw-it-roll --order sideways
 expect_rc 2
 expect_err_has "clawengine: --order must be start-first or stop-first, not \"sideways\""

@@ -56,6 +56,20 @@ t.test("wrong argument types", function()
   t.raises("bad argument #1 to 'claw.health.wait' (empty command)", health.wait, { exec = { "web", {} } })
   t.raises("bad argument #1 to 'claw.health.wait' (field 'exec' has an empty container name)",
     health.wait, { exec = { "", { "true" } } })
+  -- every wait ends: no timeout of 0 or less, no negative interval, retries or start period
+  local tcp = { tcp = CLOSED }
+  t.raises("bad argument #2 to 'claw.health.wait' (field 'timeout' must be a number above 0)",
+    health.wait, tcp, { timeout = 0 })
+  t.raises("bad argument #2 to 'claw.health.wait' (field 'timeout' must be a number above 0)",
+    health.wait, tcp, { timeout = -1 })
+  t.raises("bad argument #2 to 'claw.health.wait' (field 'interval' must be a number above 0)",
+    health.wait, tcp, { interval = -0.1 })
+  t.raises("bad argument #2 to 'claw.health.wait' (field 'retries' must be a number from 0)",
+    health.wait, tcp, { retries = -3 })
+  t.raises("bad argument #2 to 'claw.health.wait' (field 'retries' must be a whole number)",
+    health.wait, tcp, { retries = 1.5 })
+  t.raises("bad argument #2 to 'claw.health.wait' (field 'start_period' must be a number from 0)",
+    health.wait, tcp, { start_period = -2 })
   t.raises("bad argument #3 to 'claw.health.url' (field 'port' must be a port number)",
     health.url, "http://{host}/", "web", { port = 1.5 })
 end)

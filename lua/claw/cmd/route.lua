@@ -79,6 +79,10 @@ elseif cmd == "delete" then
   result, err = route.delete(words[1], o)
 elseif cmd == "add" then
   need(2, "ROUTE CONTAINER")
+  local w = opts.weight
+  if w and (w ~= math.floor(w) or w < 0 or w > 100) then
+    args.fail(spec, "route add: --weight must be an integer from 0 to 100, not %s", w)
+  end
   result, err = route.add(words[1], words[2], { weight = opts.weight, admin = opts.admin })
 elseif cmd == "weight" then
   if #words < 2 then args.fail(spec, "route weight: expected ROUTE CONTAINER=PERCENT...") end
@@ -99,6 +103,9 @@ elseif cmd == "rename" then
   result, err = route.rename(words[1], words[2], words[3], o)
 elseif cmd == "drain" then
   need(2, "ROUTE CONTAINER")
+  if opts.timeout and not (opts.timeout >= 0 and opts.timeout <= 86400) then
+    args.fail(spec, "route drain: --timeout must be seconds from 0 to 86400, not %s", opts.timeout)
+  end
   result, err = route.drain(words[1], words[2], { timeout = opts.timeout, admin = opts.admin })
   if result and result > 0 then
     io.stderr:write(string.format("%d connection(s) closed at the deadline\n", result))
