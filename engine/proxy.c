@@ -82,6 +82,7 @@ typedef struct proxy_conn {
     backend *be;
     uint64_t tried;       /* slots already tried for this connection */
     int connecting;
+    int sent, answered;   /* bytes went to the backend; came from it */
     double last;          /* monotonic time of the last traffic, or of the connect */
     uint32_t client_hash; /* for sticky routes */
     claw_proxy *p;
@@ -350,15 +351,39 @@ static int try_connect(claw_proxy *p, proxy_conn *c)
     }
 }
 
-/* The attempt under way failed (refused, unreachable, or too slow): next backend. */
-static void retry(claw_proxy *p, proxy_conn *c)
+/* Leaves the backend (avoided for a while) for the next one. */
+static void next_backend(claw_proxy *p, proxy_conn *c)
 {
-    attempt_failed(p, c->be);
+    c->be->active--;
+    c->be->down_until = p->now + DOWN_FOR;
     c->be = NULL;
     epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->srv.fd, NULL);
     close(c->srv.fd);
-    c->srv.fd = -1;
+    c->srv = (side){ .w.on_event = on_side, .fd = -1, .c = c };
     try_connect(p, c);
+}
+
+/* The attempt under way failed (refused, unreachable, or too slow): next backend. */
+static void retry(claw_proxy *p, proxy_conn *c)
+{
+    c->be->connect_failures++;
+    next_backend(p, c);
+}
+
+/* The backend reset the connection before answering anything: new connections
+ * avoid it for a while. When none of the client's bytes went to it yet, the client
+ * is carried to the next backend as after a refusal (returns 1); else it ends
+ * (-1): what the backend did with those bytes cannot be known. */
+static int reset_unanswered(claw_proxy *p, proxy_conn *c)
+{
+    c->be->resets++;
+    if (c->sent) {
+        c->be->down_until = p->now + DOWN_FOR;
+        return -1;
+    }
+    set_want(p, &c->cli, 0); /* the client waits in the kernel again */
+    next_backend(p, c);
+    return 1;
 }
 
 static void connected(claw_proxy *p, proxy_conn *c)
@@ -372,7 +397,12 @@ static void connected(claw_proxy *p, proxy_conn *c)
     }
     c->connecting = 0;
     set_want(p, &c->srv, EPOLLIN | EPOLLRDHUP);
-    set_want(p, &c->cli, EPOLLIN | EPOLLRDHUP);
+    if (c->cli.rd_eof) { /* a client that half-closed before a backend reset it */
+        shutdown(c->srv.fd, SHUT_WR);
+        c->srv.wr_shut = 1;
+    } else {
+        set_want(p, &c->cli, EPOLLIN | EPOLLRDHUP);
+    }
 }
 
 static int finished(const proxy_conn *c)
@@ -436,10 +466,13 @@ static int pump(claw_proxy *p, proxy_conn *c, side *from, side *to)
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 return 0;
+            if (from == &c->srv && !c->answered)
+                return reset_unanswered(p, c);
             if (from == &c->srv)
                 c->be->resets++;
             return -1;
         }
+        *(from == &c->srv ? &c->answered : &c->sent) = 1;
         count(c, from, (size_t)n);
         ssize_t w = write(to->fd, p->scratch, (size_t)n);
         if (w < 0 && errno != EAGAIN && errno != EINTR)
@@ -481,10 +514,16 @@ static void on_side(claw_watch *w, unsigned events)
     if (rc == 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && !s->rd_eof && !other->buf)
         rc = pump(p, c, s, other);
     if (rc == 0 && (events & EPOLLERR) && !(events & EPOLLIN)) {
-        if (s == &c->srv)
-            c->be->resets++;
-        rc = -1;
+        if (s == &c->srv && !c->answered) {
+            rc = reset_unanswered(p, c);
+        } else {
+            if (s == &c->srv)
+                c->be->resets++;
+            rc = -1;
+        }
     }
+    if (rc == 1)
+        return; /* on its way to another backend */
     if (rc != 0 || finished(c))
         conn_close(p, c);
 }

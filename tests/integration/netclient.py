@@ -6,6 +6,8 @@
   netclient.py noread HOST PORT N SECS   N clients pipelining requests, never reading
   netclient.py idle HOST PORT SECS       one idle connection: when did the daemon close it
   netclient.py admin SOCKET LINE         one raw admin line, print the answer line
+  netclient.py late HOST PORT N SECS     N concurrent clients that connect, wait SECS,
+                                         then send one request each
 """
 import socket
 import sys
@@ -45,6 +47,20 @@ def many(host, port, n):
         status = read_response(s)
         ok += status is not None and b" 200 " in status
     print(f"{ok} of {n} answered 200 with {n} connections open")
+
+
+def late(host, port, n, secs):
+    socks = [socket.create_connection((host, port), timeout=20) for _ in range(n)]
+    time.sleep(secs)
+    ok = 0
+    for s in socks:
+        try:
+            s.sendall(REQ)
+            status = read_response(s)
+        except OSError:
+            status = None
+        ok += status is not None and b" 200 " in status
+    print(f"{ok} of {n} answered 200 after waiting {secs} s to send")
 
 
 def halfclose(host, port, path):
@@ -116,5 +132,7 @@ if __name__ == "__main__":
         noread(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
     elif cmd == "idle":
         idle(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == "late":
+        late(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
     elif cmd == "admin":
         admin(sys.argv[2], sys.argv[3])

@@ -193,6 +193,30 @@ for _, r in ipairs(json.decode(io.read("a"))) do for _, b in ipairs(r.backends) 
 "$CLAW" route remove gw claw-it-d-r
 done_check
 
+check "a backend that resets what it accepts: clients that sent nothing yet go to another; it is avoided after"
+docker run -d --name claw-it-d-x -e RESET_AFTER_MS=100 clawtest/gateway:v1 >/dev/null
+sleep 0.3
+"$CLAW" route add gw claw-it-d-x --weight 50
+"$CLAW" route weight gw claw-it-d-b=50 claw-it-d-x=50
+out=$($NET late 127.0.0.1 $PORT 20 0.5)
+[ "$out" = "20 of 20 answered 200 after waiting 0.5 s to send" ] || fail "$out"
+sleep 2.2 # (the reset backend is avoided for 2 s after a reset)
+ok=0
+for _ in $(seq 1 100); do [ "$(version)" = b ] && ok=$((ok + 1)); done
+claw route list --json
+p=$(policy resets.lua 'local json = require "claw.json"
+for _, r in ipairs(json.decode(io.read("a"))) do for _, b in ipairs(r.backends) do
+  if b.container == "claw-it-d-x" then print(b.resets + b.connect_failures, b.total) end end end')
+# (a reset that comes before the connect is seen done counts as a connect failure)
+read -r resets total <<<"$(printf '%s' "$out" | "$CLAW" run "$p")"
+[ "${resets:-0}" -ge 1 ] || fail "resets not counted: $out"
+# at 50 % it would get about 50 of 100; avoided for 2 s after each reset, a few
+[ "${total:-100}" -le 20 ] || fail "the resetting backend got $total of 100 connections"
+[ "$ok" -ge $((100 - total)) ] || fail "only $ok of 100 answered by b, $total went to the resetting one"
+"$CLAW" route remove gw claw-it-d-x
+docker rm -f claw-it-d-x >/dev/null
+done_check
+
 check "a backend that dies mid-stream affects only its own connections"
 docker run -d --name claw-it-d-c clawtest/gateway:v1 >/dev/null
 sleep 0.5
