@@ -102,6 +102,9 @@ struct claw_proxy {
     uint64_t rng;
     const claw_log *log;
     inherited *inherited; /* listening sockets handed over, not taken by an address yet */
+    int spare_fd;         /* given up to accept-and-close when out of descriptors */
+    double fd_said;       /* when running out of descriptors was last logged */
+    long fd_refused;      /* connections turned away for it since */
     void **dead;          /* freed at the end of the loop pass (see claw_proxy_defer_free) */
     size_t ndead, capdead;
     char scratch[SCRATCH];
@@ -313,6 +316,19 @@ static void attempt_failed(claw_proxy *p, backend *b)
 
 static void on_side(claw_watch *w, unsigned events);
 
+/* Out of file descriptors (or memory for a socket): said at most every 5 s, with how
+ * many connections were turned away meanwhile. */
+static void short_of_fds(claw_proxy *p, const route *rt, const char *what, int errnum)
+{
+    p->fd_refused++;
+    if (p->now < p->fd_said + 5.0)
+        return;
+    claw_log_printf(p->log, CLAW_LOG_WARN, "route %s: cannot %s: %s (%ld connection(s) turned away)",
+                    rt->name, what, strerror(errnum), p->fd_refused);
+    p->fd_said = p->now;
+    p->fd_refused = 0;
+}
+
 /* Starts a connection attempt to the next backend; closes the client when none is
  * left. Returns 0 when an attempt is under way. */
 static int try_connect(claw_proxy *p, proxy_conn *c)
@@ -328,6 +344,7 @@ static int try_connect(claw_proxy *p, proxy_conn *c)
         backend *b = c->rt->slot[i];
         int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
+            short_of_fds(p, c->rt, "open a socket to a backend", errno);
             conn_close(p, c);
             return -1;
         }
@@ -583,10 +600,21 @@ static void on_listener(claw_watch *w, unsigned events)
         socklen_t len = sizeof peer;
         int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE)
-                claw_log_printf(l->p->log, CLAW_LOG_WARN, "route %s: out of file descriptors",
-                                l->rt->name);
-            return;
+            if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM)
+                return;
+            short_of_fds(l->p, l->rt, "accept", errno);
+            /* The connection stays queued and the listener readable: take it with the
+             * spare descriptor and close it, rather than spin on it. */
+            if (l->p->spare_fd < 0)
+                return;
+            close(l->p->spare_fd);
+            fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0)
+                close(fd);
+            l->p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                return;
+            continue;
         }
         accept_one(l->p, l, fd, &peer);
     }
@@ -1096,6 +1124,7 @@ claw_proxy *claw_proxy_new(const claw_log *log, double idle_timeout)
     }
     p->log = log;
     p->idle_timeout = idle_timeout;
+    p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     p->rng = (uint64_t)ts.tv_nsec * 2654435761u + (uint64_t)getpid() + 1;
@@ -1111,6 +1140,8 @@ void claw_proxy_free(claw_proxy *p)
     while (p->conns)
         conn_close(p, p->conns);
     claw_proxy_inherited_close(p);
+    if (p->spare_fd >= 0)
+        close(p->spare_fd);
     free_dead(p);
     free(p->dead);
     close(p->epfd);

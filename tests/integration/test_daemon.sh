@@ -255,6 +255,20 @@ for _ in $(seq 1 30); do [ "$(version)" = "$first" ] || fail "sticky client move
 "$CLAW" route weight gw claw-it-d-a=0 claw-it-d-b=100 --no-sticky
 done_check
 
+check "out of file descriptors: said in the log, connections turned away, served again after"
+stop_daemon
+prlimit --nofile=48:48 "$CLAW" daemon --config "$T/daemon.yml" >>"$T/daemon.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do [ -S "$T/admin.sock" ] && curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.05; done
+out=$($NET many 127.0.0.1 $PORT 60)
+case $out in "60 of 60 "*) fail "60 connections answered with 48 descriptors: $out" ;; esac
+grep -Eq "route gw: cannot (accept|open a socket to a backend): Too many open files" "$T/daemon.log" ||
+  fail "not in the log: $(tail -3 "$T/daemon.log")"
+[ -n "$(version)" ] || fail "not serving once the connections closed"
+stop_daemon
+start_daemon
+done_check
+
 check "1,200 concurrent connections"
 out=$($NET many 127.0.0.1 $PORT 1200)
 [ "$out" = "1200 of 1200 answered 200 with 1200 connections open" ] || fail "$out"
