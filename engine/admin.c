@@ -25,6 +25,7 @@ static const struct {
     { "drain", CLAW_ADMIN_DRAIN },   { "remove", CLAW_ADMIN_REMOVE },
     { "rename", CLAW_ADMIN_RENAME }, { "schedules", CLAW_ADMIN_SCHEDULES },
     { "handover", CLAW_ADMIN_HANDOVER }, { "retire", CLAW_ADMIN_RETIRE },
+    { "pause", CLAW_ADMIN_PAUSE },   { "resume", CLAW_ADMIN_RESUME },
 };
 
 int claw_admin_name_ok(const char *s, size_t max)
@@ -109,7 +110,7 @@ static int get_fields(const cJSON *o, claw_admin_req *r, claw_err *err)
         r->weight = (int)w->valuedouble;
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "timeout");
-    if (r->op == CLAW_ADMIN_DRAIN && t) {
+    if ((r->op == CLAW_ADMIN_DRAIN || r->op == CLAW_ADMIN_PAUSE) && t) {
         if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0 && t->valuedouble <= 86400))
             return claw_fail(err, CLAW_E_INVALID, 0, "admin: \"timeout\" must be seconds from 0 to 86400");
         r->timeout = t->valuedouble;

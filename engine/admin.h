@@ -11,6 +11,7 @@
 #include "err.h"
 
 #define CLAW_ADMIN_MAX_LINE (64 * 1024)
+#define CLAW_PAUSE_DEFAULT 30.0 /* seconds a pause holds new connections at most */
 
 typedef enum {
     CLAW_ADMIN_LIST,
@@ -25,6 +26,8 @@ typedef enum {
     CLAW_ADMIN_SCHEDULES, /* the daemon's schedules: next times, last run, skipped */
     CLAW_ADMIN_HANDOVER,  /* the listening sockets, passed to a new daemon (SCM_RIGHTS) */
     CLAW_ADMIN_RETIRE,    /* after a handover, on its connection: stop as on SIGTERM */
+    CLAW_ADMIN_PAUSE,     /* route, timeout (< 0: CLAW_PAUSE_DEFAULT): new connections wait */
+    CLAW_ADMIN_RESUME,    /* route: the connections a pause held go on */
 } claw_admin_op;
 
 typedef struct claw_admin_req {

@@ -289,6 +289,8 @@ static int save_state(daemon_t *d, claw_err *err)
                 cJSON_DeleteItemFromObject(b, counters[i]);
         }
         cJSON_DeleteItemFromObject(r, "no_backend");
+        cJSON_DeleteItemFromObject(r, "paused"); /* a pause ends with the daemon */
+        cJSON_DeleteItemFromObject(r, "held");
     }
     cJSON *state = cJSON_CreateObject();
     cJSON_AddNumberToObject(state, "version", 1);
@@ -718,8 +720,10 @@ static int known_route(daemon_t *d, const char *route, claw_err *err)
 static void done_log(daemon_t *d, const claw_admin_req *r)
 {
     persist(d);
-    claw_log_printf(d->log, CLAW_LOG_INFO, "admin: %s %s %s done",
-                    r->op == CLAW_ADMIN_SWITCH ? "switch" : "change", r->route, r->container);
+    const char *what = r->op == CLAW_ADMIN_SWITCH ? "switch" : r->op == CLAW_ADMIN_PAUSE ? "pause"
+                       : r->op == CLAW_ADMIN_RESUME ? "resume" : "change";
+    claw_log_printf(d->log, CLAW_LOG_INFO, "admin: %s %s%s%s done", what, r->route,
+                    r->container[0] ? " " : "", r->container);
 }
 
 /* create, add and switch once the container's address is known. The route is
@@ -924,6 +928,12 @@ static cJSON *execute(daemon_t *d, admin_client *c, claw_admin_req *r)
     }
     case CLAW_ADMIN_REMOVE:
         rc = claw_proxy_backend_remove(d->p, r->route, r->container, &err);
+        break;
+    case CLAW_ADMIN_PAUSE:
+        rc = claw_proxy_pause(d->p, r->route, r->timeout >= 0 ? r->timeout : CLAW_PAUSE_DEFAULT, &err);
+        break;
+    case CLAW_ADMIN_RESUME:
+        rc = claw_proxy_resume(d->p, r->route, &err);
         break;
     case CLAW_ADMIN_RENAME:
         rc = claw_proxy_backend_rename(d->p, r->route, r->container, r->to, &err);

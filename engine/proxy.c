@@ -73,6 +73,8 @@ typedef struct route {
     backend *slot[MAX_BACKENDS];
     int sticky;
     long long no_backend; /* connections refused because no backend could take them */
+    double paused_until;  /* while paused: new connections wait (monotonic; 0: not paused) */
+    int held;             /* connections waiting for the pause to end */
     struct route *next;
 } route;
 
@@ -82,6 +84,7 @@ typedef struct proxy_conn {
     backend *be;
     uint64_t tried;       /* slots already tried for this connection */
     int connecting;
+    int waiting;          /* accepted while its route is paused: no backend yet */
     int sent, answered;   /* bytes went to the backend; came from it */
     double last;          /* monotonic time of the last traffic, or of the connect */
     uint32_t client_hash; /* for sticky routes */
@@ -96,6 +99,7 @@ struct claw_proxy {
     proxy_conn *conns;
     int nconns;
     int draining;         /* drains with a caller waiting */
+    int paused;           /* routes paused */
     double idle_timeout;
     double now;
     double next_sweep;
@@ -254,6 +258,8 @@ static void conn_close(claw_proxy *p, proxy_conn *c)
     }
     if (c->be)
         c->be->active--;
+    if (c->waiting)
+        c->rt->held--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -586,6 +592,11 @@ static void accept_one(claw_proxy *p, listener *l, int fd, const struct sockaddr
      * kernel, so a refused backend can be replaced by another without loss. */
     struct epoll_event ev = { .events = 0, .data.ptr = &c->cli.w };
     epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (c->rt->paused_until > 0) { /* it waits for the resume, its bytes in the kernel */
+        c->waiting = 1;
+        c->rt->held++;
+        return;
+    }
     try_connect(p, c);
 }
 
@@ -822,6 +833,47 @@ static void free_backend(claw_proxy *p, route *r, int i)
     r->slot[i] = NULL;
 }
 
+/* Ends a pause: the connections it held go to a backend (connect) or are closed. */
+static void release(claw_proxy *p, route *r, int connect)
+{
+    if (r->paused_until > 0)
+        p->paused--;
+    r->paused_until = 0;
+    for (proxy_conn *c = p->conns, *next; c && r->held > 0; c = next) {
+        next = c->next;
+        if (c->rt != r || !c->waiting)
+            continue;
+        if (!connect) {
+            conn_close(p, c);
+            continue;
+        }
+        c->waiting = 0;
+        r->held--;
+        c->last = p->now;
+        try_connect(p, c);
+    }
+}
+
+int claw_proxy_pause(claw_proxy *p, const char *route_name, double seconds, claw_err *err)
+{
+    route *r = need_route(p, route_name, err);
+    if (!r)
+        return -1;
+    if (r->paused_until == 0)
+        p->paused++;
+    r->paused_until = p->now + seconds;
+    return 0;
+}
+
+int claw_proxy_resume(claw_proxy *p, const char *route_name, claw_err *err)
+{
+    route *r = need_route(p, route_name, err);
+    if (!r)
+        return -1;
+    release(p, r, 1);
+    return 0;
+}
+
 int claw_proxy_route_remove(claw_proxy *p, const char *name, claw_err *err)
 {
     route **rp = &p->routes;
@@ -831,6 +883,7 @@ int claw_proxy_route_remove(claw_proxy *p, const char *name, claw_err *err)
         return claw_fail(err, CLAW_E_NOT_FOUND, 0, "no route \"%s\"", name);
     route *r = *rp;
     *rp = r->next;
+    release(p, r, 0);
     sync_listeners(p, r, NULL, 0, err);
     for (int i = 0; i < MAX_BACKENDS; i++)
         if (r->slot[i])
@@ -1012,6 +1065,8 @@ cJSON *claw_proxy_list(const claw_proxy *p)
             cJSON_AddItemToArray(listen, cJSON_CreateString(l->addr));
         cJSON_AddBoolToObject(o, "sticky", r->sticky);
         cJSON_AddNumberToObject(o, "no_backend", (double)r->no_backend);
+        cJSON_AddBoolToObject(o, "paused", r->paused_until > 0);
+        cJSON_AddNumberToObject(o, "held", r->held);
         cJSON *bs = cJSON_AddArrayToObject(o, "backends");
         for (int i = 0; i < MAX_BACKENDS; i++)
             if (r->slot[i])
@@ -1049,8 +1104,21 @@ static void sweep(claw_proxy *p)
         next = c->next;
         if (c->connecting && p->now - c->last > CONNECT_TIMEOUT)
             retry(p, c);
-        else if (!c->connecting && p->idle_timeout > 0 && p->now - c->last > p->idle_timeout)
+        else if (!c->connecting && !c->waiting && p->idle_timeout > 0 &&
+                 p->now - c->last > p->idle_timeout)
             conn_close(p, c);
+    }
+}
+
+/* Pauses that reached their deadline end by themselves: nothing waits forever. */
+static void check_pauses(claw_proxy *p)
+{
+    for (route *r = p->routes; r && p->paused; r = r->next) {
+        if (r->paused_until > 0 && p->now >= r->paused_until) {
+            claw_log_printf(p->log, CLAW_LOG_WARN, "route %s: the pause reached its deadline; %d "
+                            "connection(s) it held go on", r->name, r->held);
+            release(p, r, 1);
+        }
     }
 }
 
@@ -1081,7 +1149,7 @@ int claw_proxy_step(claw_proxy *p, double wait, claw_err *err)
         wait = 1e9; /* no deadline of the caller's */
     /* Wake up only for work that is due: drains are checked every 50 ms, connections
      * once a second while there are any, and nothing at all when there is neither. */
-    if (p->draining && wait > 0.05)
+    if ((p->draining || p->paused) && wait > 0.05)
         wait = 0.05;
     if (p->nconns && wait > p->next_sweep - p->now)
         wait = p->next_sweep - p->now > 0 ? p->next_sweep - p->now : 0;
@@ -1096,6 +1164,8 @@ int claw_proxy_step(claw_proxy *p, double wait, claw_err *err)
     }
     if (p->draining)
         check_drains(p);
+    if (p->paused)
+        check_pauses(p);
     if (p->now >= p->next_sweep) {
         sweep(p);
         p->next_sweep = p->now + 1;

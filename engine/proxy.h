@@ -59,6 +59,12 @@ int claw_proxy_weight(claw_proxy *p, const char *route, const char *name, int we
 int claw_proxy_sticky(claw_proxy *p, const char *route, int sticky, claw_err *err);
 /* weight 100 to name, 0 to every other backend of the route. */
 int claw_proxy_switch(claw_proxy *p, const char *route, const char *name, claw_err *err);
+/* Pause: connections accepted on the route from now on wait (unread, no backend)
+ * until claw_proxy_resume, or until `seconds` have passed; then they go to a backend
+ * as any new connection does. Connections already open go on. Pausing a paused
+ * route sets its deadline again. */
+int claw_proxy_pause(claw_proxy *p, const char *route, double seconds, claw_err *err);
+int claw_proxy_resume(claw_proxy *p, const char *route, claw_err *err);
 int claw_proxy_drain(claw_proxy *p, const char *route, const char *name, double timeout,
                      claw_drain_done done, void *ud, claw_err *err);
 int claw_proxy_backend_remove(claw_proxy *p, const char *route, const char *name,

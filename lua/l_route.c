@@ -125,6 +125,27 @@ static int l_rename(lua_State *L)
 }
 static int l_remove(lua_State *L) { return simple(L, "remove"); }
 
+/* pause(route, {timeout=}): new connections wait until resume (or the timeout) */
+static int l_pause(lua_State *L)
+{
+    const char *route = luaL_checkstring(L, 1);
+    claw_checkopts(L, 2);
+    double timeout = claw_optnumfield(L, 2, "timeout", NAN); /* the daemon checks the range */
+    if (dry(L, "pause", route, NULL))
+        return 1;
+    cJSON *r = request("pause", route, NULL);
+    if (!isnan(timeout))
+        cJSON_AddNumberToObject(r, "timeout", timeout);
+    return claw_admin_push(L, 2, r, NULL, 30);
+}
+
+static int l_resume(lua_State *L)
+{
+    const char *route = luaL_checkstring(L, 1);
+    claw_checkopts(L, 2);
+    return dry(L, "resume", route, NULL) ? 1 : claw_admin_push(L, 2, request("resume", route, NULL), NULL, 30);
+}
+
 static int l_drain(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
@@ -143,7 +164,7 @@ static const luaL_Reg funcs[] = {
     { "list", l_list },     { "create", l_create }, { "delete", l_delete },
     { "add", l_add },       { "weight", l_weight }, { "switch", l_switch },
     { "drain", l_drain },   { "remove", l_remove }, { "rename", l_rename },
-    { NULL, NULL },
+    { "pause", l_pause },   { "resume", l_resume }, { NULL, NULL },
 };
 
 int luaopen_claw_route(lua_State *L)

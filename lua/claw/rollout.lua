@@ -326,6 +326,13 @@ end
 function R.undo(u, opts)
   if u.kind == "rollback" then return R.undo_rollback(u, opts) end
   local notes = {}
+  local old = docker.inspect(u.old_id)
+  -- The old version starts (again) on its restored state: meanwhile the route holds
+  -- new connections, rather than send them to a stopped container or to the old
+  -- version on state the new one migrated.
+  local cold = old and not old.State.Running
+  local restart = old and old.State.Running and R.mounts_any(old, u.backups)
+  local held = u.route and (cold or restart) and R.hold(u.route, opts)
   local has_new = R.route_back(u, opts, notes)
   if has_new then
     -- Requests in flight on the new container finish before it goes (briefly:
@@ -336,33 +343,51 @@ function R.undo(u, opts)
     R.remove_if_exists(u.new_id or u.new_name)
     if u.route and u.new_name then route.remove(u.route, u.new_name, { admin = opts.admin }) end
   end
-  local old = docker.inspect(u.old_id)
-  if old and not old.State.Running then
-    -- The old version must not start on state the new one migrated.
+  local ok, err = R.restore_old(u, old, cold, restart, opts, notes)
+  if held then route.resume(u.route, { admin = opts.admin }) end
+  if not ok then return nil, err end
+  return true, notes
+end
+
+--- Pauses route `rname` for as long as an old version may take to start and pass its
+-- health gate; returns whether it did (a daemon without pause serves on).
+function R.hold(rname, opts)
+  local seconds = math.min(86400, (opts.drain_timeout or 30) + (opts.timeout or 60) + 10)
+  local ok, err = route.pause(rname, { timeout = seconds, admin = opts.admin })
+  if not ok then log.warn("route not paused", { route = rname, reason = tostring(err) }) end
+  return ok
+end
+
+--- The old container on the state it had: the backups go back before it starts
+-- (cold: it was stopped) or restarts (restart: it mounts a path or volume that was
+-- restored, and keeps the replaced one until it restarts); then its health gate.
+function R.restore_old(u, old, cold, restart, opts, notes)
+  if cold then
     local restored, err = R.restore_all(u)
     if not restored then return nil, err end
     u.restored = restored
     local name = old.Name:gsub("^/", "")
-    if name ~= u.name then assert(docker.rename(u.old_id, u.name)) end
-    local ok, serr = docker.start(u.old_id)
+    if name ~= u.name then
+      local ok, rerr = docker.rename(u.old_id, u.name)
+      if not ok then return nil, rerr end
+    end
+  elseif restart then
+    local ok, serr = docker.stop(u.old_id)
     if not ok then return nil, serr end
-  else
-    -- A restore replaces a path with a new file or folder; a container that mounts
-    -- that very path (or the volume) keeps the replaced one until it restarts. So
-    -- the old container restarts after such a restore: briefly down, but on the
-    -- state it wrote, not on what the new version left.
-    local restart = R.mounts_any(old, u.backups)
-    if restart then assert(docker.stop(u.old_id)) end
+  end
+  if not cold then
     local restored, err = R.restore_changed(u)
     if not restored then return nil, err end
     u.restored = restored
-    if restart then
-      local ok, serr = docker.start(u.old_id)
-      if not ok then return nil, serr end
-      notes[#notes + 1] = "the old container restarted on its restored state"
-    end
   end
-  return true, notes
+  if cold or restart then
+    local ok, serr = docker.start(u.old_id)
+    if not ok then return nil, serr end
+    ok, serr = R.health_gate(u.old_id, opts)
+    if not ok then return nil, fail(serr.code, "the old version after its restore: %s", serr.message) end
+    if restart then notes[#notes + 1] = "the old container restarted on its restored state" end
+  end
+  return true
 end
 
 --- Does the container mount one of the backed-up paths or volumes itself?
@@ -539,8 +564,10 @@ function R.rollback_steps(rb, last, current, opts)
   assert(docker.update(rb.new_id, { RestartPolicy = current.HostConfig.RestartPolicy }))
   rb.restored_previous = json.array()
   if #last.backups > 0 then
-    -- The previous version must not start on state the newer one migrated.
+    -- The previous version must not start on state the newer one migrated. New
+    -- connections wait on the route meanwhile, rather than find no backend.
     if rb.route then
+      rb.held = R.hold(rb.route, opts)
       assert(route.drain(rb.route, name, { timeout = opts.drain_timeout, admin = opts.admin }))
     end
     assert(R.step(rb, "stop-old"))
@@ -556,6 +583,7 @@ function R.rollback_steps(rb, last, current, opts)
     assert(R.step(rb, "switch"))
     rb.switched = true
     assert(R.route_move(rb.route, name, rb.new_name, opts))
+    if rb.held then route.resume(rb.route, { admin = opts.admin }) end
   end
   rb.serving = time.monotonic()
   assert(R.step(rb, "retire"))
@@ -606,6 +634,7 @@ function R.undo_rollback(u, opts)
   if u.route then
     -- (adding it again puts a drained backend back in service, with its weight)
     local ok, err = route.add(u.route, u.name, { admin = opts.admin })
+    route.resume(u.route, { admin = opts.admin }) -- what a pause held goes to it
     if not ok then return nil, err end
   end
   return true

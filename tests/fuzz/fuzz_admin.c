@@ -97,7 +97,7 @@ static void check_listen(const cJSON *l)
 
 static void check_request(const claw_admin_req *r)
 {
-    REQUIRE(r->op >= CLAW_ADMIN_LIST && r->op <= CLAW_ADMIN_RETIRE);
+    REQUIRE(r->op >= CLAW_ADMIN_LIST && r->op <= CLAW_ADMIN_RESUME);
     REQUIRE(memchr(r->route, '\0', sizeof r->route) && memchr(r->container, '\0', sizeof r->container));
     if (r->op == CLAW_ADMIN_LIST || r->op == CLAW_ADMIN_SCHEDULES || r->op == CLAW_ADMIN_HANDOVER ||
         r->op == CLAW_ADMIN_RETIRE)
@@ -120,7 +120,7 @@ static void check_request(const claw_admin_req *r)
         REQUIRE(r->weight == -1 || (r->weight >= 0 && r->weight <= 100));
     else
         REQUIRE(r->weight == -1);
-    if (r->op == CLAW_ADMIN_DRAIN)
+    if (r->op == CLAW_ADMIN_DRAIN || r->op == CLAW_ADMIN_PAUSE)
         REQUIRE(r->timeout == -1 || (r->timeout >= 0 && r->timeout <= 86400));
     else
         REQUIRE(r->timeout == -1);

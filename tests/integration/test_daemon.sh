@@ -269,6 +269,31 @@ stop_daemon
 start_daemon
 done_check
 
+check "pause holds new connections until resume, or until its deadline; open ones go on"
+claw route pause gw --timeout 20
+expect_rc 0
+curl -s --max-time 10 "http://127.0.0.1:$PORT/version" >"$T/held" &
+c=$!
+sleep 0.5
+[ -s "$T/held" ] && fail "answered during the pause: $(cat "$T/held")"
+claw route list --json
+expect_out_has '"paused":true'
+expect_out_has '"held":1'
+claw route resume gw
+expect_rc 0
+wait $c
+[ -n "$(cat "$T/held")" ] || fail "the held connection was not answered after the resume"
+claw route pause gw --timeout 1
+curl -s --max-time 10 "http://127.0.0.1:$PORT/version" >"$T/held"
+[ -n "$(cat "$T/held")" ] || fail "not answered after the pause's deadline"
+grep -q "route gw: the pause reached its deadline; 1 connection(s) it held go on" "$T/daemon.log" ||
+  fail "log: $(tail -3 "$T/daemon.log")"
+claw route pause gw --timeout -1
+expect_rc 2
+claw route list --json
+expect_out_has '"paused":false'
+done_check
+
 check "1,200 concurrent connections"
 out=$($NET many 127.0.0.1 $PORT 1200)
 [ "$out" = "1200 of 1200 answered 200 with 1200 connections open" ] || fail "$out"

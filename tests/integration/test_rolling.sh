@@ -73,10 +73,13 @@ expect_unchanged
 [ "$(reports)" = "check claw-it-roll up_to_date" ] || fail "reports to the daemon: $(reports)"
 done_check
 
-check "the rollback command: back to v1 with the config restored"
+check "the rollback command: back to v1 with the config restored, new connections held meanwhile"
 echo '{"v":2,"migrated":true}' >"$T/cfg/app.json"
+load_start 6s "http://127.0.0.1:$PORT/" -H "Connection: close"
+sleep 0.5
 claw rollback claw-it-roll
 expect_rc 0
+load_check 1000
 expect_out_has "claw-it-roll: rolled back to"
 [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
 [ "$(cat "$T/cfg/app.json")" = '{"v":1}' ] || fail "config not restored: $(cat "$T/cfg/app.json")"
@@ -143,8 +146,11 @@ check "a migrated state folder mounted by the old container: restored, the old o
 mkdir -p "$T/appstate"
 fresh -v "$T/appstate:/state" -e STATE_FILE=/state/version -e REFUSE_NEWER_STATE=1
 echo keep >"$T/appstate/other"
+load_start 9s "http://127.0.0.1:$PORT/" -H "Connection: close"
+sleep 0.5
 claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3 --backup "$T/appstate"
 expect_rc 1
+load_check 1000 # (new connections wait while the old container restarts)
 [ "$(cat "$T/appstate/version")" = 1.0.0 ] || fail "state folder not restored: $(cat "$T/appstate/version")"
 [ "$(cat "$T/appstate/other")" = keep ] || fail "other file lost"
 [ "$(docker exec claw-it-roll /gateway --probe /version | head -c 5)" = "200 1" ] || fail "old version not serving"

@@ -127,6 +127,15 @@ static void valid_commands(void)
     CHECK_INT(r.op, CLAW_ADMIN_REMOVE);
     claw_admin_req_free(&r);
 
+    CHECK_INT(parse("{\"op\":\"pause\",\"route\":\"g\",\"timeout\":20}", &r, &e), 0);
+    CHECK_INT(r.op, CLAW_ADMIN_PAUSE);
+    CHECK(r.timeout == 20);
+    claw_admin_req_free(&r);
+    CHECK_INT(parse("{\"op\":\"resume\",\"route\":\"g\"}", &r, &e), 0);
+    CHECK_INT(r.op, CLAW_ADMIN_RESUME);
+    CHECK(r.timeout == -1);
+    claw_admin_req_free(&r);
+
     /* Keys an op does not use are ignored; an escaped backslash before "u0000" is not a NUL. */
     CHECK_INT(parse("{\"op\":\"delete\",\"route\":\"g\",\"weight\":\"x\",\"port\":-1,"
                     "\"note\":\"a\\\\u0000\"}", &r, &e), 0);
@@ -206,6 +215,8 @@ static void malformed_commands(void)
     bad("{\"op\":\"drain\",\"route\":\"r\",\"container\":\"c\",\"timeout\":86401}", CLAW_E_INVALID, timeout_msg);
     bad("{\"op\":\"drain\",\"route\":\"r\",\"container\":\"c\",\"timeout\":1e999}", CLAW_E_INVALID, timeout_msg);
     bad("{\"op\":\"drain\",\"route\":\"r\",\"container\":\"c\",\"timeout\":null}", CLAW_E_INVALID, timeout_msg);
+    bad("{\"op\":\"pause\",\"route\":\"r\",\"timeout\":-1}", CLAW_E_INVALID, timeout_msg);
+    bad("{\"op\":\"pause\"}", CLAW_E_INVALID, "admin: \"route\" is missing");
 
     bad("{\"op\":\"weight\",\"route\":\"r\",\"weights\":{\"c\":1},\"sticky\":1}", CLAW_E_INVALID,
         "admin: \"sticky\" must be true or false");

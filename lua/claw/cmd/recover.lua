@@ -11,6 +11,7 @@ local args = require "claw.args"
 local journal = require "claw.journal"
 local log = require "claw.log"
 local R = require "claw.rollout"
+local route = require "claw.route"
 
 local spec = {
   usage = "clawengine recover [--admin PATH] [--quiet]",
@@ -51,6 +52,8 @@ for _, path in ipairs(files) do
     else
       ok, err = R.undo(u, opts)
     end
+    -- a pause the interrupted run left on its route ends (it would at its deadline)
+    if u.route then route.resume(u.route, { admin = opts.admin }) end
     local outcome = ok and (forward and "recovered: completed" or "recovered: rolled back") or "recovery failed"
     R.step(u, "end", { outcome = outcome, reason = "interrupted after step " .. tostring(u.last),
       restored = u.restored, error = not ok and tostring(err) or nil })

@@ -18,6 +18,8 @@ Commands:
   drain ROUTE CONTAINER [--timeout S]    no new connections; wait for the open ones
   remove ROUTE CONTAINER
   rename ROUTE CONTAINER NEW-NAME        the container was renamed; its connections stay
+  pause ROUTE [--timeout S]              new connections wait (default 30 s at most)
+  resume ROUTE                           the connections a pause held go on
   resolve CONTAINER PORT                 the address the daemon forwards to (it asks this)]]
 
 local spec = {
@@ -29,7 +31,7 @@ local spec = {
     { "port", value = "PORT", number = true, help = "create: the containers' port" },
     { "container", value = "NAME", help = "create: the container serving the route" },
     { "weight", value = "PERCENT", number = true, help = "add: its share of new connections" },
-    { "timeout", value = "SECONDS", number = true, help = "drain: the deadline" },
+    { "timeout", value = "SECONDS", number = true, help = "drain, pause: the deadline" },
     { "sticky", help = "keep a client address on one backend" },
     { "no-sticky", help = "spread a client's connections" },
   },
@@ -42,6 +44,12 @@ local function need(n, what)
   if #words ~= n then args.fail(spec, "route %s: expected %s", cmd, what) end
 end
 
+local function check_timeout(what)
+  if opts.timeout and not (opts.timeout >= 0 and opts.timeout <= 86400) then
+    args.fail(spec, "route %s: --timeout must be seconds from 0 to 86400, not %s", what, opts.timeout)
+  end
+end
+
 local function print_list(routes)
   if opts.json or engine.json then
     io.write(json.encode(routes), "\n")
@@ -49,11 +57,12 @@ local function print_list(routes)
   end
   local rows = {}
   for _, r in ipairs(routes) do
+    local name = r.paused and string.format("%s (paused, %d held)", r.name, r.held) or r.name
     if #r.backends == 0 then
-      rows[#rows + 1] = { r.name, table.concat(r.listen, ","), "-", "-", "-", "-", "0", "0", "0", "0", "0", "0" }
+      rows[#rows + 1] = { name, table.concat(r.listen, ","), "-", "-", "-", "-", "0", "0", "0", "0", "0", "0" }
     end
     for _, b in ipairs(r.backends) do
-      rows[#rows + 1] = { r.name, table.concat(r.listen, ","), b.container, b.address,
+      rows[#rows + 1] = { name, table.concat(r.listen, ","), b.container, b.address,
         tostring(b.weight), b.state, tostring(b.active), tostring(b.total),
         tostring(b.connect_failures), tostring(b.resets), tostring(b.bytes_in), tostring(b.bytes_out) }
     end
@@ -103,13 +112,18 @@ elseif cmd == "rename" then
   result, err = route.rename(words[1], words[2], words[3], o)
 elseif cmd == "drain" then
   need(2, "ROUTE CONTAINER")
-  if opts.timeout and not (opts.timeout >= 0 and opts.timeout <= 86400) then
-    args.fail(spec, "route drain: --timeout must be seconds from 0 to 86400, not %s", opts.timeout)
-  end
+  check_timeout("drain")
   result, err = route.drain(words[1], words[2], { timeout = opts.timeout, admin = opts.admin })
   if result and result > 0 then
     io.stderr:write(string.format("%d connection(s) closed at the deadline\n", result))
   end
+elseif cmd == "pause" then
+  need(1, "ROUTE")
+  check_timeout("pause")
+  result, err = route.pause(words[1], { timeout = opts.timeout, admin = opts.admin })
+elseif cmd == "resume" then
+  need(1, "ROUTE")
+  result, err = route.resume(words[1], o)
 elseif cmd == "resolve" then
   -- The daemon does not talk to Docker itself (it maps no libcurl, to stay small):
   -- it runs `clawengine --json route resolve` and reads the one line this prints.
