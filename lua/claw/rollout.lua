@@ -279,19 +279,39 @@ function R.watch(u, seconds, opts, during, look)
   return true
 end
 
---- Watches the new container for `seconds` after the switch: R.watch, and the
+--- Watches the new container for `seconds` after the switch: R.observe, and the
 -- route must see no connect failure or reset to it.
 function R.monitor(u, seconds, opts)
-  if not seconds or seconds <= 0 then return true end
-  local base = u.route and R.backend(u.route, u.new_name, opts)
-  return R.watch(u, seconds, opts, "during the monitor window", function()
-    local now = base and R.backend(u.route, u.new_name, opts)
-    if now and (now.connect_failures > base.connect_failures or now.resets > base.resets) then
-      return fail("unhealthy", "the route saw %d failed connection(s) and %d reset(s) to the new container",
-        now.connect_failures - base.connect_failures, now.resets - base.resets)
+  local err = R.monitor_all({ u }, seconds, opts)[1]
+  if err then return nil, err end
+  return true
+end
+
+--- R.monitor of several updates at once (a batch): returns the error of each that
+-- failed, by its place in `us` (the others are nil).
+function R.monitor_all(us, seconds, opts)
+  local errs = {}
+  if not seconds or seconds <= 0 then return errs end
+  local bases = {}
+  for k, u in ipairs(us) do bases[k] = u.route and R.backend(u.route, u.new_name, opts) or false end
+  local deadline = time.monotonic() + seconds
+  repeat
+    local watching = 0
+    for k, u in ipairs(us) do
+      if not errs[k] then
+        local ok, err = R.observe(u, opts, "during the monitor window")
+        local base, now = bases[k], ok and bases[k] and R.backend(u.route, u.new_name, opts)
+        if now and (now.connect_failures > base.connect_failures or now.resets > base.resets) then
+          ok, err = fail("unhealthy", "the route saw %d failed connection(s) and %d reset(s) to the new container",
+            now.connect_failures - base.connect_failures, now.resets - base.resets)
+        end
+        if ok then watching = watching + 1 else errs[k] = err end
+      end
     end
-    return true
-  end)
+    local left = deadline - time.monotonic()
+    if watching > 0 and left > 0 then time.sleep(math.min(0.5, left)) end
+  until watching == 0 or time.monotonic() >= deadline
+  return errs
 end
 
 --- Removes a container if it exists (by name or ID); quiet when it does not.
@@ -773,7 +793,7 @@ function R.groups(spec, opts, names)
   local function settings(over)
     local s = {}
     for k, v in pairs(opts) do s[k] = v end
-    s.parallelism, s.delay, s.max_failure_ratio = 0, 0, 0
+    s.parallelism, s.delay, s.max_failure_ratio = 1, 0, 0 -- named targets: one after the other
     for k, v in pairs(over or {}) do s[k] = v end
     return s
   end
@@ -959,8 +979,9 @@ end
 --- The new container: a clone of the old one with the new image, as NAME-next,
 -- started (after stopping the old one when stop-first) and through its health gate.
 -- The running image is tagged :rollback while the new one starts: off the path
--- from the start of the update to the switch.
-function R.start_new(u, opts)
+-- from the start of the update to the switch. With `nowait`, it returns once the
+-- container started; R.gate_new is then its health gate.
+function R.start_new(u, opts, nowait)
   local spec_new, serr = docker.clone(u.old_id, { image = u.image, name = u.new_name })
   if not spec_new then return nil, serr end
   if u.order == "stop-first" then
@@ -983,12 +1004,18 @@ function R.start_new(u, opts)
   assert(R.step(u, "created", { new_id = new_id }))
   local ok, err = docker.start(new_id)
   if not ok then return nil, err end
-  local t0 = time.monotonic()
+  u.t_started = time.monotonic()
   ok, err = R.tag_rollback(u)
   if not ok then return nil, err end
-  ok, err = R.health_gate(new_id, opts)
+  if nowait then return true end
+  return R.gate_new(u, opts)
+end
+
+--- The health gate of the new container R.start_new started.
+function R.gate_new(u, opts)
+  local ok, err = R.health_gate(u.new_id, opts)
   if not ok then return nil, err end
-  u.ready = time.monotonic() - t0
+  u.ready = time.monotonic() - u.t_started
   assert(R.step(u, "healthy", { seconds = u.ready }))
   return true
 end
@@ -1069,30 +1096,75 @@ end
 -- failed / tried exceeds max_failure_ratio: rollback also takes back the targets
 -- of the group already updated. Returns whether the run goes on, and how many
 -- targets failed.
+--- Several containers updated together (a Compose batch of `parallelism`): each
+-- new container is started, then their health gates are awaited in turn (the others
+-- go on starting meanwhile) and each switches once it passes; they are monitored
+-- together, then each is promoted or fails alone. Returns their results, in order.
+function R.update_batch(cs, opts)
+  if engine.dry_run or #cs == 1 then
+    local results = {}
+    for i, c in ipairs(cs) do results[i] = R.update(c, opts) end
+    return results
+  end
+  local results, started, watched = {}, {}, {}
+  for i, c in ipairs(cs) do
+    local u = R.prepare(c, opts)
+    local todo, res = R.fetch(u, opts)
+    if not todo then
+      results[i] = res
+    else
+      local ok, err = R.begin(u, opts)
+      if ok then ok, err = R.start_new(u, opts, true) end
+      if ok then started[#started + 1] = { i = i, u = u } else results[i] = R.failed(u, opts, err) end
+    end
+  end
+  for _, t in ipairs(started) do
+    local ok, err = R.gate_new(t.u, opts)
+    if ok and t.u.route then ok, err = R.switch(t.u, opts) end
+    if ok then watched[#watched + 1] = t else results[t.i] = R.failed(t.u, opts, err) end
+  end
+  local us = {}
+  for k, t in ipairs(watched) do us[k] = t.u end
+  local errs = R.monitor_all(us, opts.monitor, opts)
+  for k, t in ipairs(watched) do
+    results[t.i] = errs[k] and R.failed(t.u, opts, errs[k]) or R.promote(t.u, opts)
+  end
+  return results
+end
+
 local function run_group(g, update, results)
   local s, updated, failed, done = g.s, 0, 0, {}
-  for i, c in ipairs(g.targets) do
-    if i > 1 and s.parallelism > 0 and (i - 1) % s.parallelism == 0 and s.delay > 0 and not engine.dry_run then
-      time.sleep(s.delay)
+  local size = s.parallelism > 0 and s.parallelism or #g.targets
+  for first = 1, #g.targets, size do
+    if first > 1 and s.delay > 0 and not engine.dry_run then time.sleep(s.delay) end
+    local batch = table.move(g.targets, first, math.min(first + size - 1, #g.targets), 1, {})
+    local rs = {}
+    if update == R.update then
+      rs = R.update_batch(batch, s) -- the batch's containers update together
+    else
+      for k, c in ipairs(batch) do rs[k] = update(c, s, first + k - 1) end
     end
-    local r = update(c, s, i)
-    results[#results + 1] = r
-    if r.outcome == "updated" then
-      updated = updated + 1
-      done[#done + 1] = r.name
-    elseif r.outcome ~= "up to date" and r.outcome ~= "planned" and r.outcome ~= "skipped" then
-      failed = failed + 1
-      if failed / (updated + failed) > s.max_failure_ratio then
-        if s.failure_action == "rollback" then
-          for j = #done, 1, -1 do
-            if j < #done and s.rollback_delay and s.rollback_delay > 0 then time.sleep(s.rollback_delay) end
-            local rb, err = R.rollback(done[j], s)
-            results[#results + 1] = { name = done[j], outcome = rb and "rolled back" or "rollback failed",
-              reason = "another target of the same group failed" .. (rb and "" or (": " .. tostring(err))) }
-          end
-        end
-        if s.failure_action ~= "continue" then return false, failed end
+    local fire = false
+    for _, r in ipairs(rs) do
+      results[#results + 1] = r
+      if r.outcome == "updated" then
+        updated = updated + 1
+        done[#done + 1] = r.name
+      elseif r.outcome ~= "up to date" and r.outcome ~= "planned" and r.outcome ~= "skipped" then
+        failed = failed + 1
+        fire = fire or failed / (updated + failed) > s.max_failure_ratio
       end
+    end
+    if fire then
+      if s.failure_action == "rollback" then
+        for j = #done, 1, -1 do
+          if j < #done and s.rollback_delay and s.rollback_delay > 0 then time.sleep(s.rollback_delay) end
+          local rb, err = R.rollback(done[j], s)
+          results[#results + 1] = { name = done[j], outcome = rb and "rolled back" or "rollback failed",
+            reason = "another target of the same group failed" .. (rb and "" or (": " .. tostring(err))) }
+        end
+      end
+      if s.failure_action ~= "continue" then return false, failed end
     end
   end
   return true, failed

@@ -95,6 +95,29 @@ claw route list
 [ "$(grep -c "^web .* 100 *active" <<<"$out")" = 3 ] || fail "route shares: $out"
 done_check
 
+check "parallelism 2: replicas 1 and 2 update together, then 3; 0 failed"
+replicas
+sed 's/parallelism: 1/parallelism: 2/' "$T/compose.yml" >"$T/compose2.yml"
+load_start 12s "http://127.0.0.1:$PORT/"
+sleep 0.5
+claw run "$POLICY" --compose "$T/compose2.yml" --no-pull
+expect_rc 0
+expect_out "$P-web-1: updated
+$P-web-2: updated
+$P-web-3: updated"
+load_check
+# when each step of the last update of each replica happened (its history)
+step_time() { # NAME STEP
+  "$CLAW" history "$1" --json | python3 -c 'import json,sys
+r=[x for x in json.load(sys.stdin) if x.get("outcome")=="updated"][-1]
+print([t["time"] for t in r["timeline"] if t["step"]==sys.argv[1]][0])' "$2"
+}
+together=$(python3 -c 'import sys; a,b,c,d=map(float,sys.argv[1:]); print(a < b and c < d)' \
+  "$(step_time $P-web-2 created)" "$(step_time $P-web-1 healthy)" \
+  "$(step_time $P-web-2 healthy)" "$(step_time $P-web-3 created)")
+[ "$together" = True ] || fail "not 1+2 together, then 3"
+done_check
+
 check "failure_action rollback: replica 2 fails, replica 1 is rolled back, 3 untouched"
 replicas -e READY_DELAY=60
 WEB_IMAGE=clawtest/gateway:v2 claw run "$POLICY" --compose "$T/compose.yml" --no-pull --timeout 3
