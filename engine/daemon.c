@@ -1624,9 +1624,11 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
     if (rc == 0)
         rc = setup_routes(d, state, err);
     cJSON_Delete(state);
+    if (rc == 0) /* a state it cannot keep: refused at once (before taking the admin path over) */
+        rc = save_state(d, err);
     if (rc == 0 && d->takeover)
         rc = open_admin(d, 1, err);
-    if (rc != 0 || save_state(d, err) != 0) /* a state it cannot keep: refused at once */
+    if (rc != 0)
         return -1;
     if (d->takeover)
         end_takeover(d);

@@ -525,6 +525,11 @@ static void on_side(claw_watch *w, unsigned events)
     claw_proxy *p = c->p;
     if (c->closed)
         return;
+    if (c->waiting) { /* held by a pause: only its end (a reset, a hang-up) is news */
+        if (events & (EPOLLERR | EPOLLHUP))
+            conn_close(p, c);
+        return;
+    }
     if (c->connecting) {
         connected(p, c);
         return;
@@ -613,15 +618,17 @@ static void on_listener(claw_watch *w, unsigned events)
         if (fd < 0) {
             if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM)
                 return;
-            short_of_fds(l->p, l->rt, "accept", errno);
             /* The connection stays queued and the listener readable: take it with the
              * spare descriptor and close it, rather than spin on it. */
+            int why = errno;
             if (l->p->spare_fd < 0)
                 return;
             close(l->p->spare_fd);
             fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
-            if (fd >= 0)
+            if (fd >= 0) {
                 close(fd);
+                short_of_fds(l->p, l->rt, "accept", why);
+            }
             l->p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
             if (fd < 0)
                 return;

@@ -347,6 +347,10 @@ function R.undo(u, opts)
   if u.kind == "rollback" then return R.undo_rollback(u, opts) end
   local notes = {}
   local old = docker.inspect(u.old_id)
+  if not old then
+    -- nothing to go back to: the new container, if any, is left serving
+    return fail("not_found", "the old container %s is gone; %s is left as it is", u.old_id, u.new_name)
+  end
   -- The old version starts (again) on its restored state: meanwhile the route holds
   -- new connections, rather than send them to a stopped container or to the old
   -- version on state the new one migrated.
@@ -363,8 +367,9 @@ function R.undo(u, opts)
     R.remove_if_exists(u.new_id or u.new_name)
     if u.route and u.new_name then route.remove(u.route, u.new_name, { admin = opts.admin }) end
   end
-  local ok, err = R.restore_old(u, old, cold, restart, opts, notes)
+  local ran, ok, err = pcall(R.restore_old, u, old, cold, restart, opts, notes)
   if held then route.resume(u.route, { admin = opts.admin }) end
+  if not ran then return nil, ok end
   if not ok then return nil, err end
   return true, notes
 end
@@ -372,7 +377,8 @@ end
 --- Pauses route `rname` for as long as an old version may take to start and pass its
 -- health gate; returns whether it did (a daemon without pause serves on).
 function R.hold(rname, opts)
-  local seconds = math.min(86400, (opts.drain_timeout or 30) + (opts.timeout or 60) + 10)
+  -- (a drain, a stop, a restore, a start and a health gate; resumed when they end)
+  local seconds = math.min(86400, (opts.drain_timeout or 30) + (opts.timeout or 60) + 120)
   local ok, err = route.pause(rname, { timeout = seconds, admin = opts.admin })
   if not ok then log.warn("route not paused", { route = rname, reason = tostring(err) }) end
   return ok
@@ -557,17 +563,6 @@ end
 -- The steps of R.rollback; raises or returns nil, err on failure, true when done.
 function R.rollback_steps(rb, last, current, opts)
   local name = rb.name
-  if #last.backups > 0 then
-    -- The state the current version runs on, for an undo.
-    local paths, volumes = {}, {}
-    for _, b in ipairs(last.backups) do
-      table.insert(b.kind == "volume" and volumes or paths, b.path)
-    end
-    assert(R.step(rb, "backup-start"))
-    local ok, err = R.backup_all(rb, paths, volumes)
-    if not ok then return nil, err end
-    for _, b in ipairs(rb.backups) do assert(R.step(rb, "backup", b)) end
-  end
   -- The container to go back to: the previous one, or a new one from :rollback.
   local prev = docker.inspect(last.old_id)
   if prev then
@@ -592,7 +587,18 @@ function R.rollback_steps(rb, last, current, opts)
     end
     assert(R.step(rb, "stop-old"))
     assert(docker.stop(current.Id))
+    -- The state the current version left, for an undo: taken once it has stopped,
+    -- so that nothing it wrote is lost.
+    local paths, volumes = {}, {}
+    for _, b in ipairs(last.backups) do
+      table.insert(b.kind == "volume" and volumes or paths, b.path)
+    end
+    assert(R.step(rb, "backup-start"))
+    local ok, err = R.backup_all(rb, paths, volumes)
+    if not ok then return nil, err end
+    for _, b in ipairs(rb.backups) do assert(R.step(rb, "backup", b)) end
     assert(R.step(rb, "restore"))
+    rb.restoring = true
     rb.restored_previous = assert(R.restore_all({ backups = last.backups }))
   end
   assert(R.step(rb, "start"))
@@ -601,15 +607,16 @@ function R.rollback_steps(rb, last, current, opts)
   if not ok then return nil, err end
   if rb.route then
     assert(R.step(rb, "switch"))
+    ok, err = R.route_move(rb.route, name, rb.new_name, opts)
+    if not ok then return nil, err end
     rb.switched = true
-    assert(R.route_move(rb.route, name, rb.new_name, opts))
     if rb.held then route.resume(rb.route, { admin = opts.admin }) end
   end
   rb.serving = time.monotonic()
+  rb.switched = true -- (without a route, the previous version serves from its start)
   assert(R.step(rb, "retire"))
   -- The version rolled back from is kept stopped as NAME-previous, so a second
   -- rollback goes forward again.
-  rb.switched = true
   assert(R.retire(rb, opts))
   return true
 end
@@ -619,6 +626,13 @@ end
 -- version runs again under its name, on the state it had (its snapshots are put
 -- back when it was stopped), in service on its route.
 function R.undo_rollback(u, opts)
+  local ok, done, err = pcall(R.undo_rollback_steps, u, opts)
+  if u.route then route.resume(u.route, { admin = opts.admin }) end -- what a pause held goes on
+  if not ok then return nil, done end
+  return done, err
+end
+
+function R.undo_rollback_steps(u, opts)
   -- (without new_id, a NAME-next that exists was made from :rollback: removed)
   local target = docker.inspect(u.new_id or u.new_name)
   if target then
@@ -642,6 +656,13 @@ function R.undo_rollback(u, opts)
   end
   local cur = docker.inspect(u.old_id)
   if not cur then return fail("not_found", "the current container %s is gone", u.old_id) end
+  if cur.State.Running and u.restoring then
+    -- started again meanwhile (a reboot, restart policy "always") on state the
+    -- rollback had begun to put back: stopped, to start on its own state again
+    local ok, err = docker.stop(u.old_id)
+    if not ok then return nil, err end
+    cur.State.Running = false
+  end
   if not cur.State.Running then
     local restored, err = R.restore_all(u)
     if not restored then return nil, err end
@@ -654,7 +675,6 @@ function R.undo_rollback(u, opts)
   if u.route then
     -- (adding it again puts a drained backend back in service, with its weight)
     local ok, err = route.add(u.route, u.name, { admin = opts.admin })
-    route.resume(u.route, { admin = opts.admin }) -- what a pause held goes to it
     if not ok then return nil, err end
   end
   return true
@@ -695,6 +715,8 @@ function R.from_records(path, records)
       u.backups[#u.backups + 1] = { path = rec.path, id = rec.id, sha256 = rec.sha256, kind = rec.kind }
     elseif rec.step == "created" then
       u.new_id, u.kept = rec.new_id, rec.kept
+    elseif rec.step == "restore" then
+      u.restoring = true
     elseif rec.step == "switch" or rec.step == "weight" then -- "weight": a canary's step
       u.switched = true
     elseif rec.step == "end" then
@@ -1062,6 +1084,10 @@ function R.failed(u, opts, reason)
   if opts.failure_action == "pause" then
     local notes = {}
     R.route_back(u, opts, notes)
+    if u.route and u.new_name and R.route_has(u.route, u.new_name, opts) then
+      -- out of the route: the next run recreates it, maybe at another address
+      route.remove(u.route, u.new_name, { admin = opts.admin })
+    end
     R.finish(u, "paused", { reason = reason, notes = #notes > 0 and notes or nil, route_failures = failures })
     return result(u, "paused", { reason = reason })
   end
@@ -1144,7 +1170,6 @@ local function run_group(g, update, results)
     else
       for k, c in ipairs(batch) do rs[k] = update(c, s, first + k - 1) end
     end
-    local fire = false
     for _, r in ipairs(rs) do
       results[#results + 1] = r
       if r.outcome == "updated" then
@@ -1152,10 +1177,9 @@ local function run_group(g, update, results)
         done[#done + 1] = r.name
       elseif r.outcome ~= "up to date" and r.outcome ~= "planned" and r.outcome ~= "skipped" then
         failed = failed + 1
-        fire = fire or failed / (updated + failed) > s.max_failure_ratio
       end
     end
-    if fire then
+    if failed > 0 and failed / (updated + failed) > s.max_failure_ratio then
       if s.failure_action == "rollback" then
         for j = #done, 1, -1 do
           if j < #done and s.rollback_delay and s.rollback_delay > 0 then time.sleep(s.rollback_delay) end

@@ -8,6 +8,7 @@
   netclient.py admin SOCKET LINE         one raw admin line, print the answer line
   netclient.py late HOST PORT N SECS     N concurrent clients that connect, wait SECS,
                                          then send one request each
+  netclient.py rst HOST PORT             one request sent, then the connection reset
 """
 import socket
 import sys
@@ -67,6 +68,15 @@ def late(host, port, n, secs):
             status = None
         ok += status is not None and b" 200 " in status
     print(f"{ok} of {n} answered 200 after waiting {secs} s to send")
+
+
+def rst(host, port):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(REQ)
+    time.sleep(0.1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+    print("reset")
 
 
 def halfclose(host, port, path):
@@ -140,5 +150,7 @@ if __name__ == "__main__":
         idle(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     elif cmd == "late":
         late(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+    elif cmd == "rst":
+        rst(sys.argv[2], int(sys.argv[3]))
     elif cmd == "admin":
         admin(sys.argv[2], sys.argv[3])

@@ -279,6 +279,11 @@ sleep 0.5
 claw route list --json
 expect_out_has '"paused":true'
 expect_out_has '"held":1'
+[ "$($NET rst 127.0.0.1 $PORT)" = reset ] || fail "rst client"
+sleep 0.3 # a held connection reset by its client is closed, and only it
+kill -0 "$dpid" 2>/dev/null || fail "the daemon died on a held connection's reset"
+claw route list --json
+expect_out_has '"held":1'
 claw route resume gw
 expect_rc 0
 wait $c
