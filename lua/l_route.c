@@ -68,17 +68,27 @@ static int l_delete(lua_State *L)
     return dry(L, "delete", route, NULL) ? 1 : claw_admin_push(L, 2, request("delete", route, NULL), NULL, 30);
 }
 
+/* Sends op with the number option `key` of argument `arg` when the caller gave one
+ * (the daemon checks its range); the answer's `field` is returned (NULL: true). The
+ * client waits 30 s for the answer when `wait` < 0; else the option's value plus
+ * `wait`, or without a limit when the option is absent (a drain answers when it ends). */
+static int with_number(lua_State *L, const char *op, const char *route, const char *container,
+                       int arg, const char *key, const char *field, double wait)
+{
+    double v = claw_optnumfield(L, arg, key, NAN);
+    if (dry(L, op, route, container))
+        return 1;
+    cJSON *r = request(op, route, container);
+    if (!isnan(v))
+        cJSON_AddNumberToObject(r, key, v);
+    return claw_admin_push(L, arg, r, field, wait < 0 ? 30 : isnan(v) ? 0 : v + wait);
+}
+
 static int l_add(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
     claw_checkopts(L, 3);
-    double weight = claw_optnumfield(L, 3, "weight", NAN); /* the daemon checks the range */
-    if (dry(L, "add", route, container))
-        return 1;
-    cJSON *r = request("add", route, container);
-    if (!isnan(weight))
-        cJSON_AddNumberToObject(r, "weight", weight);
-    return claw_admin_push(L, 3, r, NULL, 30);
+    return with_number(L, "add", route, container, 3, "weight", NULL, -1);
 }
 
 static int l_weight(lua_State *L)
@@ -130,13 +140,7 @@ static int l_pause(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1);
     claw_checkopts(L, 2);
-    double timeout = claw_optnumfield(L, 2, "timeout", NAN); /* the daemon checks the range */
-    if (dry(L, "pause", route, NULL))
-        return 1;
-    cJSON *r = request("pause", route, NULL);
-    if (!isnan(timeout))
-        cJSON_AddNumberToObject(r, "timeout", timeout);
-    return claw_admin_push(L, 2, r, NULL, 30);
+    return with_number(L, "pause", route, NULL, 2, "timeout", NULL, -1);
 }
 
 static int l_resume(lua_State *L)
@@ -150,14 +154,7 @@ static int l_drain(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
     claw_checkopts(L, 3);
-    double timeout = claw_optnumfield(L, 3, "timeout", NAN);
-    if (dry(L, "drain", route, container))
-        return 1;
-    cJSON *r = request("drain", route, container);
-    if (!isnan(timeout))
-        cJSON_AddNumberToObject(r, "timeout", timeout);
-    /* The answer comes when the drain ends: allow for the daemon's own default. */
-    return claw_admin_push(L, 3, r, "forced", timeout >= 0 ? timeout + 30 : 0);
+    return with_number(L, "drain", route, container, 3, "timeout", "forced", 30);
 }
 
 static const luaL_Reg funcs[] = {
