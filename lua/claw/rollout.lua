@@ -606,15 +606,17 @@ function R.rollback_steps(rb, last, current, opts)
   local ok, err = R.health_gate(rb.new_id, { timeout = opts.timeout })
   if not ok then return nil, err end
   if rb.route then
-    assert(R.step(rb, "switch"))
+    -- journaled once done: recover goes forward from a "switch", and undoes anything
+    -- earlier (a move cut short leaves NAME-next on the route; the undo removes it)
     ok, err = R.route_move(rb.route, name, rb.new_name, opts)
     if not ok then return nil, err end
+    assert(R.step(rb, "switch"))
     rb.switched = true
     if rb.held then route.resume(rb.route, { admin = opts.admin }) end
   end
   rb.serving = time.monotonic()
-  rb.switched = true -- (without a route, the previous version serves from its start)
   assert(R.step(rb, "retire"))
+  rb.switched = true -- (without a route, the previous version serves from its start)
   -- The version rolled back from is kept stopped as NAME-previous, so a second
   -- rollback goes forward again.
   assert(R.retire(rb, opts))
@@ -656,6 +658,9 @@ function R.undo_rollback_steps(u, opts)
   end
   local cur = docker.inspect(u.old_id)
   if not cur then return fail("not_found", "the current container %s is gone", u.old_id) end
+  if u.route and (u.restoring or not cur.State.Running) then
+    R.hold(u.route, opts) -- new connections wait for it (R.undo_rollback resumes)
+  end
   if cur.State.Running and u.restoring then
     -- started again meanwhile (a reboot, restart policy "always") on state the
     -- rollback had begun to put back: stopped, to start on its own state again
@@ -1085,7 +1090,9 @@ function R.failed(u, opts, reason)
     local notes = {}
     R.route_back(u, opts, notes)
     if u.route and u.new_name and R.route_has(u.route, u.new_name, opts) then
-      -- out of the route: the next run recreates it, maybe at another address
+      -- out of the route, once its requests in flight are done (briefly): the next
+      -- run recreates it, maybe at another address
+      route.drain(u.route, u.new_name, { timeout = math.min(opts.drain_timeout or 5, 5), admin = opts.admin })
       route.remove(u.route, u.new_name, { admin = opts.admin })
     end
     R.finish(u, "paused", { reason = reason, notes = #notes > 0 and notes or nil, route_failures = failures })

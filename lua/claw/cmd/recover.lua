@@ -44,7 +44,7 @@ for _, path in ipairs(files) do
     local ok, err
     if forward then
       ok, err = true, nil
-      if u.route and u.last == "switch" then -- (journaled before it was carried out)
+      if u.route and u.last == "switch" then -- (again: a move already made changes nothing)
         ok, err = R.route_move(u.route, u.name, u.new_name, opts)
       end
       if ok then ok, err = R.retire(u, opts) end
