@@ -268,15 +268,29 @@ end
 -- `look()` when given (a policy's own test, e.g. the route's counters); the first
 -- failure ends the watch with nil, err.
 function R.watch(u, seconds, opts, during, look)
+  local err = R.watch_all({ u }, seconds, opts, during, { look })[1]
+  if err then return nil, err end
+  return true
+end
+
+--- R.watch of several updates at once (a batch), `looks[k]` the test of `us[k]`:
+-- returns the error of each that failed, by its place in `us` (the others nil).
+function R.watch_all(us, seconds, opts, during, looks)
+  local errs = {}
   local deadline = time.monotonic() + (seconds or 0)
   repeat
-    local ok, err = R.observe(u, opts, during)
-    if ok and look then ok, err = look() end
-    if not ok then return nil, err end
+    local watching = 0
+    for k, u in ipairs(us) do
+      if not errs[k] then
+        local ok, err = R.observe(u, opts, during)
+        if ok and looks[k] then ok, err = looks[k]() end
+        if ok then watching = watching + 1 else errs[k] = err end
+      end
+    end
     local left = deadline - time.monotonic()
-    if left > 0 then time.sleep(math.min(0.5, left)) end
-  until time.monotonic() >= deadline
-  return true
+    if watching > 0 and left > 0 then time.sleep(math.min(0.5, left)) end
+  until watching == 0 or time.monotonic() >= deadline
+  return errs
 end
 
 --- Watches the new container for `seconds` after the switch: R.observe, and the
@@ -290,28 +304,20 @@ end
 --- R.monitor of several updates at once (a batch): returns the error of each that
 -- failed, by its place in `us` (the others are nil).
 function R.monitor_all(us, seconds, opts)
-  local errs = {}
-  if not seconds or seconds <= 0 then return errs end
-  local bases = {}
-  for k, u in ipairs(us) do bases[k] = u.route and R.backend(u.route, u.new_name, opts) or false end
-  local deadline = time.monotonic() + seconds
-  repeat
-    local watching = 0
-    for k, u in ipairs(us) do
-      if not errs[k] then
-        local ok, err = R.observe(u, opts, "during the monitor window")
-        local base, now = bases[k], ok and bases[k] and R.backend(u.route, u.new_name, opts)
-        if now and (now.connect_failures > base.connect_failures or now.resets > base.resets) then
-          ok, err = fail("unhealthy", "the route saw %d failed connection(s) and %d reset(s) to the new container",
-            now.connect_failures - base.connect_failures, now.resets - base.resets)
-        end
-        if ok then watching = watching + 1 else errs[k] = err end
+  if not seconds or seconds <= 0 then return {} end
+  local looks = {}
+  for k, u in ipairs(us) do
+    local base = u.route and R.backend(u.route, u.new_name, opts)
+    looks[k] = function()
+      local now = base and R.backend(u.route, u.new_name, opts)
+      if now and (now.connect_failures > base.connect_failures or now.resets > base.resets) then
+        return fail("unhealthy", "the route saw %d failed connection(s) and %d reset(s) to the new container",
+          now.connect_failures - base.connect_failures, now.resets - base.resets)
       end
+      return true
     end
-    local left = deadline - time.monotonic()
-    if watching > 0 and left > 0 then time.sleep(math.min(0.5, left)) end
-  until watching == 0 or time.monotonic() >= deadline
-  return errs
+  end
+  return R.watch_all(us, seconds, opts, "during the monitor window", looks)
 end
 
 --- Removes a container if it exists (by name or ID); quiet when it does not.
@@ -354,8 +360,8 @@ function R.undo(u, opts)
   -- The old version starts (again) on its restored state: meanwhile the route holds
   -- new connections, rather than send them to a stopped container or to the old
   -- version on state the new one migrated.
-  local cold = old and not old.State.Running
-  local restart = old and old.State.Running and R.mounts_any(old, u.backups)
+  local cold = not old.State.Running
+  local restart = not cold and R.mounts_any(old, u.backups)
   local held = u.route and (cold or restart) and R.hold(u.route, opts)
   local has_new = R.route_back(u, opts, notes)
   if has_new then
@@ -669,13 +675,8 @@ function R.undo_rollback_steps(u, opts)
     cur.State.Running = false
   end
   if not cur.State.Running then
-    local restored, err = R.restore_all(u)
-    if not restored then return nil, err end
-    u.restored = restored
-    local ok, serr = docker.start(u.old_id)
-    if not ok then return nil, serr end
-    ok, serr = R.health_gate(u.old_id, {})
-    if not ok then return nil, serr end
+    local ok, err = R.restore_old(u, cur, true, false, {}, {})
+    if not ok then return nil, err end
   end
   if u.route then
     -- (adding it again puts a drained backend back in service, with its weight)
@@ -1109,40 +1110,24 @@ end
 -- health-gated, the route switched, watched, then the old one retired; any failure
 -- undoes it. Returns the result ({ name =, outcome =, reason =, ... }).
 function R.update(c, opts)
-  local u = R.prepare(c, opts)
-  if engine.dry_run then
-    return R.plan(u, opts, u.route and
-      { string.format("switch route %s to %s, monitor %g s", u.route, u.new_name, opts.monitor) })
-  end
-  local todo, res = R.fetch(u, opts)
-  if not todo then return res end
-  local ok, err = R.begin(u, opts)
-  if ok then ok, err = R.start_new(u, opts) end
-  if ok and u.route then ok, err = R.switch(u, opts) end
-  if ok then ok, err = R.monitor(u, opts.monitor, opts) end
-  if not ok then return R.failed(u, opts, err) end
-  return R.promote(u, opts)
+  return R.update_batch({ c }, opts)[1]
 end
 
--- Updates the targets of group `g` with `update(c, settings, i)`, in batches of
--- `parallelism` (0: all in one), `delay` apart. The failure action fires when
--- failed / tried exceeds max_failure_ratio: rollback also takes back the targets
--- of the group already updated. Returns whether the run goes on, and how many
--- targets failed.
 --- Several containers updated together (a Compose batch of `parallelism`): each
 -- new container is started, then their health gates are awaited in turn (the others
 -- go on starting meanwhile) and each switches once it passes; they are monitored
 -- together, then each is promoted or fails alone. Returns their results, in order.
 function R.update_batch(cs, opts)
-  if engine.dry_run or #cs == 1 then
-    local results = {}
-    for i, c in ipairs(cs) do results[i] = R.update(c, opts) end
-    return results
-  end
   local results, started, watched = {}, {}, {}
   for i, c in ipairs(cs) do
     local u = R.prepare(c, opts)
-    local todo, res = R.fetch(u, opts)
+    local todo, res
+    if engine.dry_run then
+      res = R.plan(u, opts, u.route and
+        { string.format("switch route %s to %s, monitor %g s", u.route, u.new_name, opts.monitor) })
+    else
+      todo, res = R.fetch(u, opts)
+    end
     if not todo then
       results[i] = res
     else
@@ -1165,6 +1150,11 @@ function R.update_batch(cs, opts)
   return results
 end
 
+-- Updates the targets of group `g` with `update(c, settings, i)`, in batches of
+-- `parallelism` (0: all in one), `delay` apart. The failure action fires when
+-- failed / tried exceeds max_failure_ratio: rollback also takes back the targets
+-- of the group already updated. Returns whether the run goes on, and how many
+-- targets failed.
 local function run_group(g, update, results)
   local s, updated, failed, done = g.s, 0, 0, {}
   local size = s.parallelism > 0 and s.parallelism or #g.targets
