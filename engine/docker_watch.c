@@ -1,5 +1,6 @@
 /* Waiting on containers: health gates and the event stream. */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,28 +33,29 @@ static const char *last_probe_output(const cJSON *health)
     return out && *out ? out : "no output";
 }
 
-/* One look at the container: 1 healthy, 0 not yet, -1 a final verdict in err. */
-static int health_verdict(const cJSON *c, const char *id, double *deadline, double start,
+/* One look at the container (`who` in messages): 1 healthy, 0 not yet, -1 a final
+ * verdict in err. */
+static int health_verdict(const cJSON *c, const char *who, double *deadline, double start,
                           claw_err *err)
 {
     const cJSON *state = cJSON_GetObjectItem(c, "State");
     const cJSON *hc = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "Config"), "Healthcheck");
     const cJSON *test = cJSON_GetArrayItem(cJSON_GetObjectItem(hc, "Test"), 0);
     if (!hc || (cJSON_IsString(test) && strcmp(test->valuestring, "NONE") == 0))
-        return claw_fail(err, CLAW_E_INVALID, 0, "container %s has no healthcheck", id);
+        return claw_fail(err, CLAW_E_INVALID, 0, "container %s has no healthcheck", who);
     if (*deadline <= 0)
         *deadline = start + default_deadline(hc);
     if (!cJSON_IsTrue(cJSON_GetObjectItem(state, "Running"))) {
         const cJSON *code = cJSON_GetObjectItem(state, "ExitCode");
         return claw_fail(err, CLAW_E_EXITED, 0, "container %s is not running (exit code %d)",
-                         id, cJSON_IsNumber(code) ? code->valueint : -1);
+                         who, cJSON_IsNumber(code) ? code->valueint : -1);
     }
     const cJSON *health = cJSON_GetObjectItem(state, "Health");
     const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(health, "Status"));
     if (status && strcmp(status, "healthy") == 0)
         return 1;
     if (status && strcmp(status, "unhealthy") == 0)
-        return claw_fail(err, CLAW_E_UNHEALTHY, 0, "container %s is unhealthy: %s", id,
+        return claw_fail(err, CLAW_E_UNHEALTHY, 0, "container %s is unhealthy: %s", who,
                          last_probe_output(health));
     return 0;
 }
@@ -79,6 +81,8 @@ int claw_docker_wait_healthy(claw_docker *d, const char *id, double timeout,
         interval = 0.1;
     /* Opened before the first look, so no change between the two is missed. */
     claw_events *ev = watch_container(d, id);
+    char who[256]; /* the container's name in messages (it is waited for by ID) */
+    snprintf(who, sizeof who, "%s", id);
     int rc;
     for (;;) {
         cJSON *c = claw_docker_inspect(d, id, err);
@@ -86,7 +90,10 @@ int claw_docker_wait_healthy(claw_docker *d, const char *id, double timeout,
             rc = -1;
             break;
         }
-        int v = health_verdict(c, id, &deadline, start, err);
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "Name"));
+        if (name && *name)
+            snprintf(who, sizeof who, "%s", name + (*name == '/'));
+        int v = health_verdict(c, who, &deadline, start, err);
         cJSON_Delete(c);
         if (v != 0) {
             rc = v > 0 ? 0 : -1;
@@ -94,7 +101,7 @@ int claw_docker_wait_healthy(claw_docker *d, const char *id, double timeout,
         }
         double left = deadline - claw_clock_monotonic();
         if (left <= 0) {
-            rc = claw_fail(err, CLAW_E_TIMEOUT, 0, "container %s is not healthy after %.1f s", id,
+            rc = claw_fail(err, CLAW_E_TIMEOUT, 0, "container %s is not healthy after %.1f s", who,
                            claw_clock_monotonic() - start);
             break;
         }

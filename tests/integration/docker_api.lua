@@ -102,10 +102,11 @@ t.test("health verdicts: unhealthy, exited, deadline, no healthcheck", function(
   assert(docker.start("claw-it-api-sick"))
   t.fails("unhealthy", '~^container claw%-it%-api%-sick is unhealthy: 503 {"status":"starting"}',
     docker.wait_healthy("claw-it-api-sick"))
-  assert(docker.create { name = "claw-it-api-slow", Image = IMAGE, Env = { "READY_DELAY=30" } })
-  assert(docker.start("claw-it-api-slow"))
+  local slow = assert(docker.create { name = "claw-it-api-slow", Image = IMAGE, Env = { "READY_DELAY=30" } })
+  assert(docker.start(slow))
+  -- (waited for by ID, named by its name)
   t.fails("timeout", "~^container claw%-it%-api%-slow is not healthy after 0%.%d s$",
-    docker.wait_healthy("claw-it-api-slow", { timeout = 0.3 }))
+    docker.wait_healthy(slow, { timeout = 0.3 }))
   assert(docker.create { name = "claw-it-api-crash", Image = IMAGE, Env = { "CRASH_AFTER=0.3", "READY_DELAY=5" } })
   assert(docker.start("claw-it-api-crash"))
   t.fails("exited", "container claw-it-api-crash is not running (exit code 3)",
