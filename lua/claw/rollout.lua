@@ -236,19 +236,21 @@ function R.health_gate(id, opts)
   return true
 end
 
---- One look at the new container: it must run, not be unhealthy, and pass the
--- --health probe (sent to its own address when the URL has {host}). `during`
--- ends the messages ("during the monitor window").
+--- One look at the container an update watches (u.new_id; u.what names it in
+-- messages, "the new container" by default): it must run, not be unhealthy, and
+-- pass the --health probe (sent to its own address when the URL has {host}).
+-- `during` ends the messages ("during the monitor window").
 function R.observe(u, opts, during)
   local c, err = docker.inspect(u.new_id)
   if not c then return nil, err end
   if not c.State.Running then
-    return fail("exited", "the new container exited with code %d %s", c.State.ExitCode, during)
+    return fail("exited", "%s exited with code %d %s", u.what or "the new container", c.State.ExitCode, during)
   end
   if c.State.Health and c.State.Health.Status == "unhealthy" then
     local l = c.State.Health.Log
     local out = l and l[#l] and l[#l].Output or ""
-    return fail("unhealthy", "the new container turned unhealthy %s: %s", during, (out:gsub("%s+$", "")))
+    return fail("unhealthy", "%s turned unhealthy %s: %s", u.what or "the new container", during,
+      (out:gsub("%s+$", "")))
   end
   if opts.health then
     local url = opts.health
@@ -303,7 +305,7 @@ end
 
 --- R.monitor of several updates at once (a batch): returns the error of each that
 -- failed, by its place in `us` (the others are nil).
-function R.monitor_all(us, seconds, opts)
+function R.monitor_all(us, seconds, opts, during)
   if not seconds or seconds <= 0 then return {} end
   local looks = {}
   for k, u in ipairs(us) do
@@ -311,13 +313,13 @@ function R.monitor_all(us, seconds, opts)
     looks[k] = function()
       local now = base and R.backend(u.route, u.new_name, opts)
       if now and (now.connect_failures > base.connect_failures or now.resets > base.resets) then
-        return fail("unhealthy", "the route saw %d failed connection(s) and %d reset(s) to the new container",
-          now.connect_failures - base.connect_failures, now.resets - base.resets)
+        return fail("unhealthy", "the route saw %d failed connection(s) and %d reset(s) to %s",
+          now.connect_failures - base.connect_failures, now.resets - base.resets, u.what or "the new container")
       end
       return true
     end
   end
-  return R.watch_all(us, seconds, opts, "during the monitor window", looks)
+  return R.watch_all(us, seconds, opts, during or "during the monitor window", looks)
 end
 
 --- Removes a container if it exists (by name or ID); quiet when it does not.
@@ -488,17 +490,20 @@ function R.retire(u, opts)
   return true
 end
 
---- Seconds from a Compose duration: "10s", "1m30s", "500ms", "2h", or a number.
+--- Seconds from a Compose duration: "10s", "1m30s", "500ms", "2h", or a number;
+-- nil when it is none of these.
 function R.duration(v)
   if v == nil then return nil end
   if type(v) == "number" then return v end
-  local total, rest = 0, tostring(v)
-  for n, unit in rest:gmatch("([%d%.]+)(%a+)") do
-    local mult = ({ h = 3600, m = 60, s = 1, ms = 0.001, us = 1e-6, ns = 1e-9 })[unit]
-    if not mult then return nil end
-    total = total + tonumber(n) * mult
+  local text = tostring(v)
+  if tonumber(text) then return tonumber(text) end
+  if text == "" or text:gsub("[%d%.]+%a+", "") ~= "" then return nil end
+  local total = 0
+  for n, unit in text:gmatch("([%d%.]+)(%a+)") do
+    local mult, x = ({ h = 3600, m = 60, s = 1, ms = 0.001, us = 1e-6, ns = 1e-9 })[unit], tonumber(n)
+    if not mult or not x then return nil end
+    total = total + x * mult
   end
-  if total == 0 and not rest:match("^0") then return tonumber(rest) end
   return total
 end
 
@@ -521,7 +526,8 @@ function R.last_update(name)
 end
 
 --- Back to the version before the last completed update of `name` (see
--- lua/claw/cmd/rollback.lua). Returns { seconds =, serving =, restored =, image = }.
+-- lua/claw/cmd/rollback.lua). Returns { seconds =, serving =, restored =, image =,
+-- gap = } (gap: seconds nothing served, when stop-first without a route).
 --
 -- Its journal reads like an update's, from the current version (old_id) to the
 -- previous one (new_id, NAME-next while it is tried): its "backup" steps are
@@ -531,6 +537,15 @@ end
 -- again on its own state and the previous container is kept as it was. One
 -- interrupted after its switch is finished (recover).
 function R.rollback(name, opts)
+  local rb, err = R.rollback_begin(name, opts)
+  if not rb then return nil, err end
+  return R.rollback_end(rb, opts)
+end
+
+--- The first half of R.rollback, up to the start of the previous version (so that
+-- a batch of rollbacks starts together): returns the rollback under way, or nil and
+-- the error (undone then).
+function R.rollback_begin(name, opts)
   local last = R.last_update(name)
   if not last then return fail("not_found", "no completed update of %s in the history", name) end
   local current = docker.inspect(name)
@@ -538,38 +553,52 @@ function R.rollback(name, opts)
   if current.Id ~= last.new_id then
     return fail("conflict", "%s is not the container the last update made (it was changed since)", name)
   end
-  local t0 = time.monotonic()
   local rb = { name = name, old_id = current.Id, image = "rollback", new_name = name .. R.NEXT,
-    route = R.find_route(name, opts.admin), kind = "rollback" }
+    route = R.find_route(name, opts.admin), kind = "rollback", t0 = time.monotonic(), last = last,
+    current = current }
   R.journal_open(rb)
   assert(R.step(rb, "begin", { name = name, kind = "rollback", old_id = current.Id,
     old_image = current.Image, new_image = last.old_image, route = rb.route or json.null,
     new_name = rb.new_name, of = last.journal }))
-  local ok, done, err = pcall(R.rollback_steps, rb, last, current, opts)
-  if not ok then err = done elseif not done then ok = false end
-  if not ok then
-    local reason = tostring(type(err) == "table" and err.message or err)
-    if rb.switched then
-      -- the previous version serves already: recover finishes what is left
-      return fail("retire", "%s serves the previous version, but retiring the current one failed: %s "
-        .. "(`clawengine recover` finishes it)", name, reason)
-    end
-    local undone, uerr = R.undo_rollback(rb, opts)
-    R.finish(rb, "rollback failed", { reason = reason, restored = rb.restored or json.array(),
-      rollback_error = not undone and tostring(uerr) or nil })
-    return fail(type(err) == "table" and err.code or "failed", "%s; %s", reason, undone
-      and "the current version serves again, unchanged" or ("undoing it failed too: " .. tostring(uerr)))
-  end
-  local serving = rb.serving - t0
-  R.finish(rb, "rolled back", { restored = rb.restored_previous })
-  return { seconds = time.monotonic() - t0, serving = serving, restored = rb.restored_previous,
-    image = last.old_image }
+  local ok, err2 = R.rollback_call(rb, R.rollback_start, opts)
+  if not ok then return nil, err2 end
+  return rb
 end
 
--- The steps of R.rollback; raises or returns nil, err on failure, true when done.
-function R.rollback_steps(rb, last, current, opts)
-  local name = rb.name
-  -- The container to go back to: the previous one, or a new one from :rollback.
+--- The second half: the previous version's health gate, the switch, the retire.
+function R.rollback_end(rb, opts)
+  local ok, err = R.rollback_call(rb, R.rollback_serve, opts)
+  if not ok then return nil, err end
+  R.finish(rb, "rolled back", { restored = rb.restored_previous })
+  return { seconds = time.monotonic() - rb.t0, serving = rb.serving - rb.t0,
+    restored = rb.restored_previous, image = rb.last.old_image, name = rb.name,
+    gap = not rb.route and rb.stopped and rb.serving - rb.stopped or nil }
+end
+
+-- Runs `steps(rb, opts)` (they raise, or return nil, err on failure); a failure
+-- before the switch is undone, one after it is left to recover.
+function R.rollback_call(rb, steps, opts)
+  local ok, done, err = pcall(steps, rb, opts)
+  if not ok then err = done elseif not done then ok = false end
+  if ok then return true end
+  local reason = tostring(type(err) == "table" and err.message or err)
+  if rb.switched then
+    -- the previous version serves already: recover finishes what is left
+    return fail("retire", "%s serves the previous version, but retiring the current one failed: %s "
+      .. "(`clawengine recover` finishes it)", rb.name, reason)
+  end
+  local undone, uerr = R.undo_rollback(rb, opts)
+  R.finish(rb, "rollback failed", { reason = reason, restored = rb.restored or json.array(),
+    rollback_error = not undone and tostring(uerr) or nil })
+  return fail(type(err) == "table" and err.code or "failed", "%s; %s", reason, undone
+    and "the current version serves again, unchanged" or ("undoing it failed too: " .. tostring(uerr)))
+end
+
+-- Up to the start of the previous version: the container to go back to (the
+-- previous one, or a new one from :rollback); then, when it cannot start beside
+-- the current one, the current one stops and the update's backups go back.
+function R.rollback_start(rb, opts)
+  local name, last, current = rb.name, rb.last, rb.current
   local prev = docker.inspect(last.old_id)
   if prev then
     rb.new_id, rb.kept = prev.Id, true
@@ -584,15 +613,20 @@ function R.rollback_steps(rb, last, current, opts)
   end
   assert(docker.update(rb.new_id, { RestartPolicy = current.HostConfig.RestartPolicy }))
   rb.restored_previous = json.array()
-  if #last.backups > 0 then
-    -- The previous version must not start on state the newer one migrated. New
-    -- connections wait on the route meanwhile, rather than find no backend.
+  -- Stop-first: the previous version must not start on state the newer one
+  -- migrated; without a route, it would not get the host port the current one
+  -- publishes; and the Compose rollback_config may ask for it. On a route, new
+  -- connections wait meanwhile, rather than find no backend.
+  if #last.backups > 0 or not rb.route or opts.order == "stop-first" then
     if rb.route then
       rb.held = R.hold(rb.route, opts)
       assert(route.drain(rb.route, name, { timeout = opts.drain_timeout, admin = opts.admin }))
     end
     assert(R.step(rb, "stop-old"))
     assert(docker.stop(current.Id))
+    rb.stopped = time.monotonic()
+  end
+  if #last.backups > 0 then
     -- The state the current version left, for an undo: taken once it has stopped,
     -- so that nothing it wrote is lost.
     local paths, volumes = {}, {}
@@ -609,6 +643,14 @@ function R.rollback_steps(rb, last, current, opts)
   end
   assert(R.step(rb, "start"))
   assert(docker.start(rb.new_id))
+  return true
+end
+
+-- From the start of the previous version to the end: its health gate, the route
+-- moved to it, and the version rolled back from kept stopped as NAME-previous, so
+-- that a second rollback goes forward again.
+function R.rollback_serve(rb, opts)
+  local name = rb.name
   local ok, err = R.health_gate(rb.new_id, { timeout = opts.timeout })
   if not ok then return nil, err end
   if rb.route then
@@ -623,8 +665,6 @@ function R.rollback_steps(rb, last, current, opts)
   rb.serving = time.monotonic()
   assert(R.step(rb, "retire"))
   rb.switched = true -- (without a route, the previous version serves from its start)
-  -- The version rolled back from is kept stopped as NAME-previous, so a second
-  -- rollback goes forward again.
   assert(R.retire(rb, opts))
   return true
 end
@@ -772,7 +812,13 @@ function R.options(list)
   return out
 end
 
-local ACTIONS = { rollback = true, pause = true, continue = true }
+local UPDATE_ACTIONS = { "rollback", "pause", "continue" }
+local ROLLBACK_ACTIONS = { "pause", "continue" }
+
+local function one_of(list, v)
+  for _, x in ipairs(list) do if x == v then return true end end
+  return false
+end
 
 --- Checks the shared options (usage errors, exit 2, before anything changes) and
 -- turns --expect into a table and --notify into opts.notify_targets.
@@ -787,7 +833,7 @@ function R.check_options(spec, opts, names)
         zero_ok and "from 0 to" or "above 0, up to", v)
     end
   end
-  if opts.failure_action and not ACTIONS[opts.failure_action] then
+  if opts.failure_action and not one_of(UPDATE_ACTIONS, opts.failure_action) then
     args.fail(spec, "--failure-action must be rollback, pause or continue, not %q", opts.failure_action)
   end
   local expect
@@ -813,6 +859,56 @@ function R.check_options(spec, opts, names)
   opts.notify_targets = notices.targets(spec, opts.notify)
 end
 
+-- deploy.update_config or deploy.rollback_config of a Compose service, checked
+-- (a usage error, exit 2, names the field): numbers, durations, the failure action
+-- (one of `actions`) and the order; absent fields are nil.
+local function compose_config(spec, deploy, key, where, actions)
+  local c = deploy[key]
+  if c == nil then return {} end
+  where = where .. "." .. key
+  if type(c) ~= "table" then args.fail(spec, "%s must be a mapping", where) end
+  local out = {}
+  local function count(f, min)
+    local v = c[f]
+    if v == nil then return end
+    v = tonumber(v)
+    if not v or v < min or v ~= math.floor(v) then
+      args.fail(spec, "%s.%s must be a whole number from %d, not %s", where, f, min, tostring(c[f]))
+    end
+    out[f] = v
+  end
+  count("parallelism", 0)
+  for _, f in ipairs { "delay", "monitor" } do
+    if c[f] ~= nil then
+      out[f] = R.duration(c[f])
+      if not out[f] or out[f] < 0 then
+        args.fail(spec, "%s.%s must be a duration such as 10s or 1m30s, not %s", where, f, tostring(c[f]))
+      end
+    end
+  end
+  if c.max_failure_ratio ~= nil then
+    out.max_failure_ratio = tonumber(c.max_failure_ratio)
+    if not out.max_failure_ratio or out.max_failure_ratio < 0 or out.max_failure_ratio > 1 then
+      args.fail(spec, "%s.max_failure_ratio must be a number from 0 to 1, not %s", where,
+        tostring(c.max_failure_ratio))
+    end
+  end
+  if c.failure_action ~= nil then
+    if not one_of(actions, c.failure_action) then
+      args.fail(spec, "%s.failure_action must be %s, not %s", where,
+        table.concat(actions, ", "):gsub(", (%w+)$", " or %1"), tostring(c.failure_action))
+    end
+    out.failure_action = c.failure_action
+  end
+  if c.order ~= nil then
+    if c.order ~= "start-first" and c.order ~= "stop-first" then
+      args.fail(spec, "%s.order must be start-first or stop-first, not %s", where, tostring(c.order))
+    end
+    out.order = c.order
+  end
+  return out
+end
+
 --- The targets, in groups that each update by their own settings: a Compose
 -- service's containers under its deploy.update_config (Swarm's meanings), or the
 -- containers NAMEd and labelled (one group, the options as given).
@@ -822,6 +918,10 @@ function R.groups(spec, opts, names)
     local s = {}
     for k, v in pairs(opts) do s[k] = v end
     s.parallelism, s.delay, s.max_failure_ratio = 1, 0, 0 -- named targets: one after the other
+    -- the rollbacks of the targets already updated, when one fails: Swarm's
+    -- rollback_config defaults (a Compose service may say otherwise)
+    s.rollback = { parallelism = 1, delay = 0, failure_action = "pause", monitor = opts.monitor or 0,
+      max_failure_ratio = 0 }
     for k, v in pairs(over or {}) do s[k] = v end
     return s
   end
@@ -855,22 +955,21 @@ function R.groups(spec, opts, names)
     local sdef = project.services[svc]
     if not sdef then args.fail(spec, "service %q is not in %s", svc, opts.compose) end
     local deploy = type(sdef.deploy) == "table" and sdef.deploy or {}
-    local uc = type(deploy.update_config) == "table" and deploy.update_config or {}
-    local rc = type(deploy.rollback_config) == "table" and deploy.rollback_config or {}
+    local where = string.format("%s: services.%s.deploy", opts.compose, svc)
+    local uc = compose_config(spec, deploy, "update_config", where, UPDATE_ACTIONS)
+    local rc = compose_config(spec, deploy, "rollback_config", where, ROLLBACK_ACTIONS)
     local s = settings {
       image = opts.image or sdef.image,
-      parallelism = tonumber(uc.parallelism) or 1,
-      delay = R.duration(uc.delay) or 0,
+      parallelism = uc.parallelism or 1,
+      delay = uc.delay or 0,
       failure_action = uc.failure_action or opts.failure_action or "rollback",
-      monitor = R.duration(uc.monitor) or opts.monitor,
-      max_failure_ratio = tonumber(uc.max_failure_ratio) or 0,
+      monitor = uc.monitor or opts.monitor,
+      max_failure_ratio = uc.max_failure_ratio or 0,
       order = uc.order or opts.order,
-      rollback_delay = R.duration(rc.delay) or 0,
     }
-    if not ACTIONS[s.failure_action] then
-      args.fail(spec, "%s: services.%s.deploy.update_config.failure_action must be rollback, pause or continue",
-        opts.compose, svc)
-    end
+    -- (the order stays start-first where a route lets the previous version start
+    -- beside the current one, unless said: Swarm's default is stop-first)
+    for k, v in pairs(rc) do s.rollback[k] = v end
     local list = assert(docker.containers { label = {
       "com.docker.compose.project=" .. project.name, "com.docker.compose.service=" .. svc } })
     local targets = {}
@@ -1150,6 +1249,51 @@ function R.update_batch(cs, opts)
   return results
 end
 
+--- Takes back `names`, containers of a group its update made, after the group's
+-- failure action fired (rollback): by opts.rollback, a Compose rollback_config
+-- with Swarm's meanings (default: one at a time, pause on the first failure). Each
+-- batch of `parallelism` (0: all) starts its previous versions together, passes
+-- their health gates, then is watched `monitor` seconds; `delay` between batches.
+-- When failed / tried exceeds max_failure_ratio, "pause" leaves the rest on the new
+-- version, "continue" goes on. Adds a result per name to `results`.
+function R.rollback_group(names, opts, results)
+  local rc = opts.rollback
+  local ropts = setmetatable({ order = rc.order }, { __index = opts })
+  local size = rc.parallelism > 0 and rc.parallelism or #names
+  local tried, failed, why = 0, 0, "another target of the same group failed"
+  local function record(name, err)
+    results[#results + 1] = { name = name, outcome = err and "rollback failed" or "rolled back",
+      reason = err and tostring(err) or why }
+    tried, failed = tried + 1, failed + (err and 1 or 0)
+  end
+  for first = 1, #names, size do
+    if first > 1 and rc.delay > 0 then time.sleep(rc.delay) end
+    if failed > 0 and failed / tried > rc.max_failure_ratio and rc.failure_action == "pause" then
+      for k = first, #names do
+        results[#results + 1] = { name = names[k], outcome = "not rolled back", reason = string.format(
+          "the rollback paused after %d of %d rollback(s) failed (rollback_config.failure_action)", failed, tried) }
+      end
+      return
+    end
+    local begun, served = {}, {}
+    for k = first, math.min(first + size - 1, #names) do
+      local rb, err = R.rollback_begin(names[k], ropts)
+      if rb then begun[#begun + 1] = rb else record(names[k], err) end
+    end
+    for _, rb in ipairs(begun) do
+      local ok, err = R.rollback_end(rb, ropts)
+      if ok then
+        served[#served + 1] = { name = rb.name, new_id = rb.new_id, route = rb.route, new_name = rb.name,
+          what = "the previous version" }
+      else
+        record(rb.name, err)
+      end
+    end
+    local errs = R.monitor_all(served, rc.monitor, opts, "after its rollback")
+    for k, u in ipairs(served) do record(u.name, errs[k]) end
+  end
+end
+
 -- Updates the targets of group `g` with `update(c, settings, i)`, in batches of
 -- `parallelism` (0: all in one), `delay` apart. The failure action fires when
 -- failed / tried exceeds max_failure_ratio: rollback also takes back the targets
@@ -1178,12 +1322,9 @@ local function run_group(g, update, results)
     end
     if failed > 0 and failed / (updated + failed) > s.max_failure_ratio then
       if s.failure_action == "rollback" then
-        for j = #done, 1, -1 do
-          if j < #done and s.rollback_delay and s.rollback_delay > 0 then time.sleep(s.rollback_delay) end
-          local rb, err = R.rollback(done[j], s)
-          results[#results + 1] = { name = done[j], outcome = rb and "rolled back" or "rollback failed",
-            reason = "another target of the same group failed" .. (rb and "" or (": " .. tostring(err))) }
-        end
+        local last_first = {}
+        for j = #done, 1, -1 do last_first[#last_first + 1] = done[j] end
+        R.rollback_group(last_first, s, results)
       end
       if s.failure_action ~= "continue" then return false, failed end
     end

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rolling.lua on a Compose service with 3 replicas behind one route: parallelism 1,
-# a delay between batches, failure_action rollback; --dry-run prints the plan only;
-# a service that is not in the file is refused.
+# a delay between batches, failure_action rollback; rollback_config's parallelism;
+# --dry-run prints the plan only; a service that is not in the file, and bad
+# deploy fields, are refused.
 source "$(dirname "$0")/lib.sh"
 POLICY="$HERE/../../policies/rolling.lua"
 PORT=28970
@@ -31,17 +32,19 @@ services:
 YML
 web_route_config $P-web-1
 
-# three v1 replicas, as Compose labels them; extra `docker run` args for replica 2
+# three v1 replicas, as Compose labels them; extra `docker run` args for replica
+# $ODD (2 unless said)
 replicas() {
   cleanup_containers clawit-web
   for i in 1 2 3; do
     extra=()
-    [ "$i" = 2 ] && extra=("$@")
+    [ "$i" = "${ODD:-2}" ] && extra=("$@")
     docker run -d --name $P-web-$i --label com.docker.compose.project=$P \
       --label com.docker.compose.service=web --label com.docker.compose.container-number=$i \
       "${extra[@]}" clawtest/gateway:v1 >/dev/null
   done
-  for i in 1 3; do
+  for i in 1 2 3; do
+    [ "$i" = "${ODD:-2}" ] && [ $# -gt 0 ] && continue
     for _ in $(seq 1 100); do [ "$(docker inspect -f '{{.State.Health.Status}}' $P-web-$i)" = healthy ] && break; sleep 0.1; done
   done
   # (before the daemon runs, the first time, there is no route to add them to yet)
@@ -131,6 +134,41 @@ done
 docker inspect $P-web-2-next >/dev/null 2>&1 && fail "a -next container is left"
 done_check
 
+check "rollback_config parallelism 2: replica 3 fails, 2 and 1 roll back together, 0 failed"
+cat >"$T/compose-rb.yml" <<YML
+name: $P
+services:
+  web:
+    image: clawtest/gateway:v2
+    deploy:
+      update_config: { parallelism: 1, delay: 0s, monitor: 0s, failure_action: rollback }
+      rollback_config: { parallelism: 2, monitor: 1s, failure_action: pause }
+YML
+ODD=3 replicas -e READY_DELAY=60
+load_start 16s "http://127.0.0.1:$PORT/"
+sleep 0.5
+claw run "$POLICY" --compose "$T/compose-rb.yml" --no-pull --timeout 3
+expect_rc 1
+[ "$(sed 's/after [0-9.]* s$/after N s/' <<<"$out")" = "$P-web-1: updated
+$P-web-2: updated
+$P-web-3: rolled back: container $P-web-3-next is not healthy after N s
+$P-web-2: rolled back: another target of the same group failed
+$P-web-1: rolled back: another target of the same group failed" ] || fail "output: $out"
+for i in 1 2 3; do
+  [ "$(docker inspect -f '{{.Config.Image}}' $P-web-$i)" = clawtest/gateway:v1 ] || fail "replica $i not on v1"
+done
+# when each step of the last rollback of each replica happened (its history)
+rb_time() { # NAME STEP
+  "$CLAW" history "$1" --json | python3 -c 'import json,sys
+r=[x for x in json.load(sys.stdin) if x.get("outcome")=="rolled back" and x.get("kind")=="rollback"][-1]
+print([t["time"] for t in r["timeline"] if t["step"]==sys.argv[1]][0])' "$2"
+}
+together=$(python3 -c 'import sys; a,b=map(float,sys.argv[1:]); print(a < b)' \
+  "$(rb_time $P-web-1 start)" "$(rb_time $P-web-2 switch)")
+[ "$together" = True ] || fail "replica 1's rollback did not start before replica 2's switched"
+load_check
+done_check
+
 check "a service that is not in the file; a file that is not there"
 snapshot
 claw run "$POLICY" --compose "$T/compose.yml" nope
@@ -140,6 +178,14 @@ usage: clawengine run policies/rolling.lua [OPTIONS] NAME... | --label KEY=VALUE
 claw run "$POLICY" --compose "$T/none.yml"
 expect_rc 2
 expect_err_has "clawengine: --compose $T/none.yml: cannot read $T/none.yml: No such file or directory"
+sed 's/failure_action: pause/failure_action: rollback/' "$T/compose-rb.yml" >"$T/compose-bad.yml"
+claw run "$POLICY" --compose "$T/compose-bad.yml"
+expect_rc 2
+expect_err_has "clawengine: $T/compose-bad.yml: services.web.deploy.rollback_config.failure_action must be pause or continue, not rollback"
+sed 's/delay: 0s/delay: soon/' "$T/compose-rb.yml" >"$T/compose-bad.yml"
+claw run "$POLICY" --compose "$T/compose-bad.yml"
+expect_rc 2
+expect_err_has "clawengine: $T/compose-bad.yml: services.web.deploy.update_config.delay must be a duration such as 10s or 1m30s, not soon"
 expect_unchanged
 done_check
 

@@ -215,6 +215,16 @@ expect_out_has "claw-it-roll: rolled back: "
 only_one
 done_check
 
+check "without a route, the rollback command: stop-first, back to v1 on the published port"
+claw rollback claw-it-roll
+expect_rc 0
+expect_out_has "claw-it-roll: rolled back to sha256:"
+expect_out_has "; stop-first gap "
+[ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = 1.0.0 ] || fail "not serving v1"
+[ "$(docker inspect -f '{{.Config.Image}}' claw-it-roll-previous)" = clawtest/gateway:v2 ] || fail "v2 not kept as -previous"
+only_one
+done_check
+
 check "bad inputs: a clear message, the exit code, nothing changed"
 snapshot
 claw run "$POLICY" claw-it-roll-nope

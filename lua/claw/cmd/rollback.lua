@@ -7,6 +7,8 @@
 -- previous version starts beside the current one and the route moves to it; with
 -- backups, the current version stops first (the previous one must not start on state
 -- the newer one migrated), then the backups go back, then the previous one starts.
+-- Without a route it stops first too: the previous version needs the host port the
+-- current one publishes.
 local args = require "claw.args"
 local R = require "claw.rollout"
 
@@ -27,6 +29,7 @@ if not r then
   io.stderr:write(string.format("clawengine: rollback: %s\n", tostring(err)))
   return 1
 end
-io.write(string.format("%s: rolled back to %s: serving after %.2f s, done in %.2f s%s\n", words[1],
+io.write(string.format("%s: rolled back to %s: serving after %.2f s, done in %.2f s%s%s\n", words[1],
   r.image:sub(1, 19), r.serving, r.seconds,
-  #r.restored > 0 and ("; restored " .. table.concat(r.restored, ", ")) or ""))
+  #r.restored > 0 and ("; restored " .. table.concat(r.restored, ", ")) or "",
+  r.gap and string.format("; stop-first gap %.2f s (no route: requests failed meanwhile)", r.gap) or ""))
