@@ -246,6 +246,7 @@ wait $pr $w
 expect_rc 0
 read -r reqs errs <"$T/wrk"
 read -r probes pfailed outside <"$T/probe"
+expect_out_has "$A-pre-adopt is kept stopped with restart policy no (it had unless-stopped; the adopted $A has it)"
 gap=$(sed -n 's/^adopted claw-it-adopt-a behind route gwa on 127.0.0.1:28931: gap \([0-9]*\) ms$/\1/p' <<<"$out")
 [ -n "$gap" ] || fail "output: $out"
 echo "adopt under load: gap ${gap} ms as adopt measured it; outside: ${outside} ms without an answer" \
@@ -269,6 +270,8 @@ done_check
 check "afterwards: the copy publishes nothing on 18789 and keeps the rest"
 [ "$(docker inspect -f '{{.Id}}' $A-pre-adopt)" = "$old_id" ] || fail "$A-pre-adopt is not the original"
 [ "$(docker inspect -f '{{.State.Status}}' $A-pre-adopt)" = exited ] || fail "$A-pre-adopt runs"
+# (a dockerd restart must not start it on the address the route has)
+[ "$(docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' $A-pre-adopt)" = no ] || fail "$A-pre-adopt may restart"
 [ "$(docker inspect -f '{{json .HostConfig.PortBindings}}' $A-pre-adopt)" = \
   '{"18789/tcp":[{"HostIp":"127.0.0.1","HostPort":"28931"}],"9999/tcp":[{"HostIp":"127.0.0.1","HostPort":""}]}' ] ||
   fail "the original's bindings changed: $(docker inspect -f '{{json .HostConfig.PortBindings}}' $A-pre-adopt)"

@@ -14,7 +14,7 @@
 --      container exits, well before `docker stop` returns). The gap is the time from
 --      the signal (Docker's kill event) to the route listening.
 --   5. the original is waited for (its own stop timeout, then SIGKILL) and kept,
---      stopped, as NAME-pre-adopt for going back.
+--      stopped, as NAME-pre-adopt for going back, with restart policy "no".
 local args = require "claw.args"
 local docker = require "claw.docker"
 local engine = require "claw.engine"
@@ -213,6 +213,7 @@ for _, r in ipairs(routes) do
   end
 end
 
+local restart_policy = c.HostConfig.RestartPolicy and c.HostConfig.RestartPolicy.Name or "no"
 local stop_signal = c.Config.StopSignal or "SIGTERM"
 local stop_timeout = c.Config.StopTimeout or 10
 
@@ -322,6 +323,13 @@ local function adopt()
   step(keep_name .. " did not stop", code, e)
   log.info("the old container stopped", { container = keep_name, exit_code = code,
     ms = string.format("%.0f", mono_ms(signalled)) })
+  -- Kept stopped for good: with restart "always", dockerd would start it again at
+  -- its own restart, and it would take the address from the route.
+  if restart_policy ~= "no" and restart_policy ~= "" then
+    step("cannot set the restart policy of " .. keep_name .. " to no",
+      docker.update(old_id, { RestartPolicy = { Name = "no" } }))
+    done.unrestarted = true
+  end
 
   -- The gap starts when Docker delivered the signal, which it records as the kill
   -- event; the kill call itself can take tens of milliseconds on a busy host, while
@@ -350,6 +358,9 @@ local function undo()
   if done.route then try("delete route " .. opts.route, route.delete(opts.route, admin)) end
   if done.clone then try("remove the copy", docker.remove(done.clone, { force = true })) end
   if done.renamed_old then try("rename " .. keep_name .. " back", docker.rename(old_id, name)) end
+  if done.unrestarted then
+    try("restore the restart policy of " .. name, docker.update(old_id, { RestartPolicy = c.HostConfig.RestartPolicy }))
+  end
   if done.signalled then
     -- It may still be stopping: let it finish, then start it; it publishes again.
     local ok, e = wait_stopped(done.signalled)
@@ -362,6 +373,10 @@ end
 local ok, result = pcall(adopt)
 if ok then
   io.write(string.format("adopted %s behind route %s on %s: gap %.0f ms\n", name, opts.route, where, result))
+  if done.unrestarted then
+    io.write(string.format("%s is kept stopped with restart policy no (it had %s; the adopted %s has it)\n",
+      keep_name, restart_policy, name))
+  end
   return 0
 end
 
