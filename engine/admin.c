@@ -121,6 +121,16 @@ static int get_fields(const cJSON *o, claw_admin_req *r, claw_err *err)
             return claw_fail(err, CLAW_E_INVALID, 0, "admin: \"sticky\" must be true or false");
         r->sticky = cJSON_IsTrue(s);
     }
+    if ((r->op == CLAW_ADMIN_PAUSE || r->op == CLAW_ADMIN_RESUME) &&
+        cJSON_GetObjectItemCaseSensitive(o, "holder") &&
+        get_name(o, "holder", r->holder, sizeof r->holder, err) != 0)
+        return -1;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "all");
+    if (a && r->op == CLAW_ADMIN_RESUME) {
+        if (!cJSON_IsBool(a))
+            return claw_fail(err, CLAW_E_INVALID, 0, "admin: \"all\" must be true or false");
+        r->all = cJSON_IsTrue(a);
+    }
     if (r->op == CLAW_ADMIN_WEIGHT)
         return get_weights(o, r, err);
     if (r->op == CLAW_ADMIN_CREATE)

@@ -26,8 +26,10 @@ typedef enum {
     CLAW_ADMIN_SCHEDULES, /* the daemon's schedules: next times, last run, skipped */
     CLAW_ADMIN_HANDOVER,  /* the listening sockets, passed to a new daemon (SCM_RIGHTS) */
     CLAW_ADMIN_RETIRE,    /* after a handover, on its connection: stop as on SIGTERM */
-    CLAW_ADMIN_PAUSE,     /* route, timeout (< 0: CLAW_PAUSE_DEFAULT): new connections wait */
-    CLAW_ADMIN_RESUME,    /* route: the connections a pause held go on */
+    CLAW_ADMIN_PAUSE,     /* route, holder, timeout (< 0: CLAW_PAUSE_DEFAULT): new
+                           * connections wait */
+    CLAW_ADMIN_RESUME,    /* route, holder (or all): ends that pause (every one); when none
+                           * is left, the connections the pauses held go on */
 } claw_admin_op;
 
 typedef struct claw_admin_req {
@@ -35,7 +37,8 @@ typedef struct claw_admin_req {
     char route[128];
     char container[128];
     char to[128];
-    int weight, port, sticky;
+    char holder[128]; /* pause, resume: whose pause ("" when not said) */
+    int weight, port, sticky, all;
     double timeout;
     cJSON *weights; /* {"name": percent}, owned */
     cJSON *listen;  /* ["addr", ...], owned */

@@ -289,8 +289,9 @@ static int save_state(daemon_t *d, claw_err *err)
                 cJSON_DeleteItemFromObject(b, counters[i]);
         }
         cJSON_DeleteItemFromObject(r, "no_backend");
-        cJSON_DeleteItemFromObject(r, "paused"); /* a pause ends with the daemon */
-        cJSON_DeleteItemFromObject(r, "held");
+        static const char *const pause[] = { "paused", "pauses", "pause_left", "held" };
+        for (size_t i = 0; i < sizeof pause / sizeof *pause; i++) /* a pause ends with the daemon */
+            cJSON_DeleteItemFromObject(r, pause[i]);
     }
     cJSON *state = cJSON_CreateObject();
     cJSON_AddNumberToObject(state, "version", 1);
@@ -930,11 +931,19 @@ static cJSON *execute(daemon_t *d, admin_client *c, claw_admin_req *r)
         rc = claw_proxy_backend_remove(d->p, r->route, r->container, &err);
         break;
     case CLAW_ADMIN_PAUSE:
-        rc = claw_proxy_pause(d->p, r->route, r->timeout >= 0 ? r->timeout : CLAW_PAUSE_DEFAULT, &err);
-        break;
-    case CLAW_ADMIN_RESUME:
-        rc = claw_proxy_resume(d->p, r->route, &err);
-        break;
+    case CLAW_ADMIN_RESUME: {
+        /* the answer says how many pauses the route has now */
+        int n = r->op == CLAW_ADMIN_PAUSE
+                    ? claw_proxy_pause(d->p, r->route, r->holder,
+                                       r->timeout >= 0 ? r->timeout : CLAW_PAUSE_DEFAULT, &err)
+                    : claw_proxy_resume(d->p, r->route, r->all ? NULL : r->holder, &err);
+        if (n < 0)
+            return error_answer(&err);
+        done_log(d, r);
+        cJSON *a = ok_answer();
+        cJSON_AddNumberToObject(a, "pauses", n);
+        return a;
+    }
     case CLAW_ADMIN_RENAME:
         rc = claw_proxy_backend_rename(d->p, r->route, r->container, r->to, &err);
         break;

@@ -19,6 +19,7 @@
 #include "clock.h"
 
 #define MAX_BACKENDS 64
+#define MAX_PAUSES 16       /* holders of a route's pause at once */
 #define SCRATCH (64 * 1024)
 #define READS_PER_EVENT 4
 #define CONNECT_TIMEOUT 3.0 /* seconds for a backend to accept, before the next is tried */
@@ -73,7 +74,13 @@ typedef struct route {
     backend *slot[MAX_BACKENDS];
     int sticky;
     long long no_backend; /* connections refused because no backend could take them */
-    double paused_until;  /* while paused: new connections wait (monotonic; 0: not paused) */
+    double paused_until;  /* while paused: new connections wait (monotonic; 0: not paused):
+                           * the latest deadline of its pauses */
+    struct pause {        /* each pause by its holder, until its resume or deadline */
+        char holder[128];
+        double until;
+    } pauses[MAX_PAUSES];
+    int npauses;
     int held;             /* connections waiting for the pause to end */
     struct route *next;
 } route;
@@ -846,6 +853,7 @@ static void release(claw_proxy *p, route *r, int connect)
     if (r->paused_until > 0)
         p->paused--;
     r->paused_until = 0;
+    r->npauses = 0;
     for (proxy_conn *c = p->conns, *next; c && r->held > 0; c = next) {
         next = c->next;
         if (c->rt != r || !c->waiting)
@@ -861,24 +869,57 @@ static void release(claw_proxy *p, route *r, int connect)
     }
 }
 
-int claw_proxy_pause(claw_proxy *p, const char *route_name, double seconds, claw_err *err)
+/* The latest deadline of the route's pauses (0: none left). */
+static double pause_end(const route *r)
 {
-    route *r = need_route(p, route_name, err);
-    if (!r)
-        return -1;
-    if (r->paused_until == 0)
-        p->paused++;
-    r->paused_until = p->now + seconds;
-    return 0;
+    double until = 0;
+    for (int i = 0; i < r->npauses; i++)
+        if (r->pauses[i].until > until)
+            until = r->pauses[i].until;
+    return until;
 }
 
-int claw_proxy_resume(claw_proxy *p, const char *route_name, claw_err *err)
+static void pause_drop(route *r, int i)
+{
+    r->pauses[i] = r->pauses[--r->npauses];
+}
+
+int claw_proxy_pause(claw_proxy *p, const char *route_name, const char *holder, double seconds,
+                     claw_err *err)
 {
     route *r = need_route(p, route_name, err);
     if (!r)
         return -1;
-    release(p, r, 1);
-    return 0;
+    int i = 0;
+    while (i < r->npauses && strcmp(r->pauses[i].holder, holder) != 0)
+        i++;
+    if (i == MAX_PAUSES)
+        return claw_fail(err, CLAW_E_CONFLICT, 0, "route \"%s\" has %d pauses already", route_name,
+                         MAX_PAUSES);
+    if (i == r->npauses) {
+        snprintf(r->pauses[i].holder, sizeof r->pauses[i].holder, "%s", holder);
+        r->npauses++;
+    }
+    r->pauses[i].until = p->now + seconds; /* pausing again sets the deadline again */
+    if (r->paused_until == 0)
+        p->paused++;
+    r->paused_until = pause_end(r);
+    return r->npauses;
+}
+
+int claw_proxy_resume(claw_proxy *p, const char *route_name, const char *holder, claw_err *err)
+{
+    route *r = need_route(p, route_name, err);
+    if (!r)
+        return -1;
+    for (int i = 0; holder && i < r->npauses; i++)
+        if (strcmp(r->pauses[i].holder, holder) == 0)
+            pause_drop(r, i);
+    if (!holder || r->npauses == 0)
+        release(p, r, 1);
+    else
+        r->paused_until = pause_end(r);
+    return r->npauses;
 }
 
 int claw_proxy_route_remove(claw_proxy *p, const char *name, claw_err *err)
@@ -1073,6 +1114,13 @@ cJSON *claw_proxy_list(const claw_proxy *p)
         cJSON_AddBoolToObject(o, "sticky", r->sticky);
         cJSON_AddNumberToObject(o, "no_backend", (double)r->no_backend);
         cJSON_AddBoolToObject(o, "paused", r->paused_until > 0);
+        cJSON *ps = cJSON_AddArrayToObject(o, "pauses");
+        for (int i = 0; i < r->npauses; i++) {
+            cJSON *h = cJSON_CreateObject();
+            cJSON_AddStringToObject(h, "holder", r->pauses[i].holder);
+            cJSON_AddNumberToObject(h, "left", r->pauses[i].until - p->now);
+            cJSON_AddItemToArray(ps, h);
+        }
         cJSON_AddNumberToObject(o, "held", r->held);
         cJSON *bs = cJSON_AddArrayToObject(o, "backends");
         for (int i = 0; i < MAX_BACKENDS; i++)
@@ -1121,10 +1169,21 @@ static void sweep(claw_proxy *p)
 static void check_pauses(claw_proxy *p)
 {
     for (route *r = p->routes; r && p->paused; r = r->next) {
-        if (r->paused_until > 0 && p->now >= r->paused_until) {
-            claw_log_printf(p->log, CLAW_LOG_WARN, "route %s: the pause reached its deadline; %d "
-                            "connection(s) it held go on", r->name, r->held);
+        if (r->paused_until == 0)
+            continue;
+        for (int i = r->npauses - 1; i >= 0; i--) {
+            if (p->now < r->pauses[i].until)
+                continue;
+            claw_log_printf(p->log, CLAW_LOG_WARN, "route %s: the pause of %s reached its deadline",
+                            r->name, r->pauses[i].holder);
+            pause_drop(r, i);
+        }
+        if (r->npauses == 0) {
+            claw_log_printf(p->log, CLAW_LOG_WARN, "route %s: no pause is left; %d connection(s) "
+                            "it held go on", r->name, r->held);
             release(p, r, 1);
+        } else {
+            r->paused_until = pause_end(r);
         }
     }
 }

@@ -60,11 +60,15 @@ int claw_proxy_sticky(claw_proxy *p, const char *route, int sticky, claw_err *er
 /* weight 100 to name, 0 to every other backend of the route. */
 int claw_proxy_switch(claw_proxy *p, const char *route, const char *name, claw_err *err);
 /* Pause: connections accepted on the route from now on wait (unread, no backend)
- * until claw_proxy_resume, or until `seconds` have passed; then they go to a backend
- * as any new connection does. Connections already open go on. Pausing a paused
- * route sets its deadline again. */
-int claw_proxy_pause(claw_proxy *p, const char *route, double seconds, claw_err *err);
-int claw_proxy_resume(claw_proxy *p, const char *route, claw_err *err);
+ * until the pause ends; then they go to a backend as any new connection does.
+ * Connections already open go on. Each pause has a holder (a name; pausing again
+ * with the same holder sets its deadline again) and ends at its resume or after
+ * `seconds`; the route waits while any is left. claw_proxy_resume with a holder ends
+ * that one's pause (none: every pause). Both return how many pauses the route has
+ * then; -1 for an unknown route, or a route with 16 holders already. */
+int claw_proxy_pause(claw_proxy *p, const char *route, const char *holder, double seconds,
+                     claw_err *err);
+int claw_proxy_resume(claw_proxy *p, const char *route, const char *holder, claw_err *err);
 int claw_proxy_drain(claw_proxy *p, const char *route, const char *name, double timeout,
                      claw_drain_done done, void *ud, claw_err *err);
 int claw_proxy_backend_remove(claw_proxy *p, const char *route, const char *name,

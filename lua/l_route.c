@@ -84,6 +84,22 @@ static int with_number(lua_State *L, const char *op, const char *route, const ch
     return claw_admin_push(L, arg, r, field, wait < 0 ? 30 : isnan(v) ? 0 : v + wait);
 }
 
+static int pause_op(lua_State *L, const char *op, const char *route, int all)
+{
+    const char *holder = claw_optstrfield(L, 2, "holder", NULL);
+    double timeout = claw_optnumfield(L, 2, "timeout", NAN);
+    if (dry(L, op, route, NULL))
+        return 1;
+    cJSON *r = request(op, route, NULL);
+    if (holder)
+        cJSON_AddStringToObject(r, "holder", holder);
+    if (all)
+        cJSON_AddBoolToObject(r, "all", 1);
+    if (!isnan(timeout) && strcmp(op, "pause") == 0)
+        cJSON_AddNumberToObject(r, "timeout", timeout);
+    return claw_admin_push(L, 2, r, "pauses", 30);
+}
+
 static int l_add(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1), *container = luaL_checkstring(L, 2);
@@ -135,19 +151,22 @@ static int l_rename(lua_State *L)
 }
 static int l_remove(lua_State *L) { return simple(L, "remove"); }
 
-/* pause(route, {timeout=}): new connections wait until resume (or the timeout) */
+/* pause(route, {timeout=, holder=}): new connections wait until the resume of each
+ * pause (or its timeout); returns how many pauses the route has now */
 static int l_pause(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1);
     claw_checkopts(L, 2);
-    return with_number(L, "pause", route, NULL, 2, "timeout", NULL, -1);
+    return pause_op(L, "pause", route, 0);
 }
 
+/* resume(route, {holder=, all=}): ends that holder's pause (all: every one); returns
+ * how many are left */
 static int l_resume(lua_State *L)
 {
     const char *route = luaL_checkstring(L, 1);
     claw_checkopts(L, 2);
-    return dry(L, "resume", route, NULL) ? 1 : claw_admin_push(L, 2, request("resume", route, NULL), NULL, 30);
+    return pause_op(L, "resume", route, claw_optboolfield(L, 2, "all", 0));
 }
 
 static int l_drain(lua_State *L)

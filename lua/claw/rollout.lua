@@ -364,7 +364,7 @@ function R.undo(u, opts)
   -- version on state the new one migrated.
   local cold = not old.State.Running
   local restart = not cold and R.mounts_any(old, u.backups)
-  local held = u.route and (cold or restart) and R.hold(u.route, opts)
+  local held = u.route and (cold or restart) and R.hold(u, opts)
   local has_new = R.route_back(u, opts, notes)
   if has_new then
     -- Requests in flight on the new container finish before it goes (briefly:
@@ -376,20 +376,32 @@ function R.undo(u, opts)
     if u.route and u.new_name then route.remove(u.route, u.new_name, { admin = opts.admin }) end
   end
   local ran, ok, err = pcall(R.restore_old, u, old, cold, restart, opts, notes)
-  if held then route.resume(u.route, { admin = opts.admin }) end
+  if held then R.unhold(u, opts) end
   if not ran then return nil, ok end
   if not ok then return nil, err end
   return true, notes
 end
 
---- Pauses route `rname` for as long as an old version may take to start and pass its
--- health gate; returns whether it did (a daemon without pause serves on).
-function R.hold(rname, opts)
+--- Pauses the route of update `u` for as long as an old version may take to start
+-- and pass its health gate; returns whether it did (a daemon without pause serves
+-- on). The pause is the update's own (R.holder): R.unhold ends it, and only it.
+function R.hold(u, opts)
   -- (a drain, a stop, a restore, a start and a health gate; resumed when they end)
   local seconds = math.min(86400, (opts.drain_timeout or 30) + (opts.timeout or 60) + 120)
-  local ok, err = route.pause(rname, { timeout = seconds, admin = opts.admin })
-  if not ok then log.warn("route not paused", { route = rname, reason = tostring(err) }) end
+  local ok, err = route.pause(u.route, { timeout = seconds, holder = R.holder(u), admin = opts.admin })
+  if not ok then log.warn("route not paused", { route = u.route, reason = tostring(err) }) end
   return ok
+end
+
+--- Ends the pause update `u` holds on its route, if any (also one an interrupted run
+-- of it left: recover); other holders' pauses stay.
+function R.unhold(u, opts)
+  if u.route then route.resume(u.route, { holder = R.holder(u), admin = opts.admin }) end
+end
+
+--- The name update `u` holds pauses by: its journal file's name.
+function R.holder(u)
+  return (u.journal:match("[^/]+$")):sub(1, 127)
 end
 
 --- The old container on the state it had: the backups go back before it starts
@@ -619,7 +631,7 @@ function R.rollback_start(rb, opts)
   -- connections wait meanwhile, rather than find no backend.
   if #last.backups > 0 or not rb.route or opts.order == "stop-first" then
     if rb.route then
-      rb.held = R.hold(rb.route, opts)
+      rb.held = R.hold(rb, opts)
       assert(route.drain(rb.route, name, { timeout = opts.drain_timeout, admin = opts.admin }))
     end
     assert(R.step(rb, "stop-old"))
@@ -660,7 +672,7 @@ function R.rollback_serve(rb, opts)
     if not ok then return nil, err end
     assert(R.step(rb, "switch"))
     rb.switched = true
-    if rb.held then route.resume(rb.route, { admin = opts.admin }) end
+    if rb.held then R.unhold(rb, opts) end
   end
   rb.serving = time.monotonic()
   assert(R.step(rb, "retire"))
@@ -675,7 +687,7 @@ end
 -- back when it was stopped), in service on its route.
 function R.undo_rollback(u, opts)
   local ok, done, err = pcall(R.undo_rollback_steps, u, opts)
-  if u.route then route.resume(u.route, { admin = opts.admin }) end -- what a pause held goes on
+  R.unhold(u, opts) -- what a pause held goes on
   if not ok then return nil, done end
   return done, err
 end
@@ -705,7 +717,7 @@ function R.undo_rollback_steps(u, opts)
   local cur = docker.inspect(u.old_id)
   if not cur then return fail("not_found", "the current container %s is gone", u.old_id) end
   if u.route and (u.restoring or not cur.State.Running) then
-    R.hold(u.route, opts) -- new connections wait for it (R.undo_rollback resumes)
+    R.hold(u, opts) -- new connections wait for it (R.undo_rollback resumes)
   end
   if cur.State.Running and u.restoring then
     -- started again meanwhile (a reboot, restart policy "always") on state the

@@ -291,12 +291,57 @@ wait $c
 claw route pause gw --timeout 1
 curl -s --max-time 10 "http://127.0.0.1:$PORT/version" >"$T/held"
 [ -n "$(cat "$T/held")" ] || fail "not answered after the pause's deadline"
-grep -q "route gw: the pause reached its deadline; 1 connection(s) it held go on" "$T/daemon.log" ||
+grep -q "route gw: no pause is left; 1 connection(s) it held go on" "$T/daemon.log" ||
   fail "log: $(tail -3 "$T/daemon.log")"
 claw route pause gw --timeout -1
 expect_rc 2
 claw route list --json
 expect_out_has '"paused":false'
+done_check
+
+check "pauses by holder: the route resumes when each holder's pause ends, or with --all"
+claw route pause gw --timeout 20 --holder run-a
+claw route pause gw --timeout 20 --holder run-b
+claw route pause gw --timeout 20 --holder run-a
+expect_out ""
+claw route list
+expect_out_has "gw (paused: run-"
+expect_out_has "run-a 20 s"
+expect_out_has "run-b 20 s"
+expect_out_has "; 0 held)"
+curl -s --max-time 10 "http://127.0.0.1:$PORT/version" >"$T/held" &
+c=$!
+claw route resume gw --holder run-a
+expect_rc 0
+expect_err "route gw stays paused: 1 pause(s) of other holders left (\`clawengine route list\` names them; \`clawengine route resume gw --all\` ends them)"
+claw route resume gw --holder run-a
+expect_err_has "route gw stays paused: 1 pause(s)"
+sleep 0.5
+[ -s "$T/held" ] && fail "answered while run-b's pause was left: $(cat "$T/held")"
+claw route resume gw --holder run-b
+expect_err ""
+wait $c
+[ -n "$(cat "$T/held")" ] || fail "the held connection was not answered after the last resume"
+claw route pause gw --timeout 20 --holder run-a
+claw route pause gw --timeout 0.5 --holder run-b
+sleep 1
+claw route list --json
+expect_out_has '"holder":"run-a"'
+grep -q "route gw: the pause of run-b reached its deadline" "$T/daemon.log" || fail "log: $(tail -3 "$T/daemon.log")"
+claw route pause gw --holder run-c
+claw route resume gw --all
+expect_err ""
+claw route list --json
+expect_out_has '"paused":false'
+expect_out_has '"pauses":[]'
+claw route resume gw --all --holder run-a
+expect_rc 2
+claw route pause gw --holder "bad holder"
+expect_rc 1
+expect_err_has 'admin: "holder" must be a name'
+claw route resume gw
+expect_rc 0
+[ -n "$(version)" ] || fail "not serving after a resume of a route that was not paused"
 done_check
 
 check "1,200 concurrent connections"

@@ -134,7 +134,18 @@ static void valid_commands(void)
     CHECK_INT(parse("{\"op\":\"resume\",\"route\":\"g\"}", &r, &e), 0);
     CHECK_INT(r.op, CLAW_ADMIN_RESUME);
     CHECK(r.timeout == -1);
+    CHECK_INT(r.all, 0);
     claw_admin_req_free(&r);
+    CHECK_INT(parse("{\"op\":\"resume\",\"route\":\"g\",\"all\":true}", &r, &e), 0);
+    CHECK_INT(r.all, 1);
+    claw_admin_req_free(&r);
+    CHECK_INT(parse("{\"op\":\"resume\",\"route\":\"g\",\"all\":1}", &r, &e), -1);
+    CHECK_STR(e.message, "admin: \"all\" must be true or false");
+    CHECK_INT(parse("{\"op\":\"pause\",\"route\":\"g\",\"holder\":\"run-1.journal\"}", &r, &e), 0);
+    CHECK_STR(r.holder, "run-1.journal");
+    claw_admin_req_free(&r);
+    CHECK_INT(parse("{\"op\":\"resume\",\"route\":\"g\",\"holder\":\"a b\"}", &r, &e), -1);
+    CHECK_STR(e.message, "admin: \"holder\" must be a name: " CLAW_NAME_RULE);
 
     /* Keys an op does not use are ignored; an escaped backslash before "u0000" is not a NUL. */
     CHECK_INT(parse("{\"op\":\"delete\",\"route\":\"g\",\"weight\":\"x\",\"port\":-1,"

@@ -53,7 +53,7 @@ for _, path in ipairs(files) do
       ok, err = R.undo(u, opts)
     end
     -- a pause the interrupted run left on its route ends (it would at its deadline)
-    if u.route then route.resume(u.route, { admin = opts.admin }) end
+    R.unhold(u, opts)
     local outcome = ok and (forward and "recovered: completed" or "recovered: rolled back") or "recovery failed"
     R.step(u, "end", { outcome = outcome, reason = "interrupted after step " .. tostring(u.last),
       restored = u.restored, error = not ok and tostring(err) or nil })

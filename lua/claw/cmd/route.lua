@@ -18,8 +18,9 @@ Commands:
   drain ROUTE CONTAINER [--timeout S]    no new connections; wait for the open ones
   remove ROUTE CONTAINER
   rename ROUTE CONTAINER NEW-NAME        the container was renamed; its connections stay
-  pause ROUTE [--timeout S]              new connections wait (default 30 s at most)
-  resume ROUTE                           the connections a pause held go on
+  pause ROUTE [--timeout S] [--holder H] new connections wait (default 30 s at most)
+  resume ROUTE [--holder H | --all]      ends that pause (--all: every one); when none
+                                         is left, the connections they held go on
   resolve CONTAINER PORT                 the address the daemon forwards to (it asks this)]]
 
 local spec = {
@@ -34,6 +35,8 @@ local spec = {
     { "timeout", value = "SECONDS", number = true, help = "drain, pause: the deadline" },
     { "sticky", help = "keep a client address on one backend" },
     { "no-sticky", help = "spread a client's connections" },
+    { "holder", value = "NAME", help = "pause, resume: whose pause (default: none named)" },
+    { "all", help = "resume: end every pause of the route, whoever holds it" },
   },
 }
 local opts, words = args.parse(arg, spec)
@@ -57,7 +60,14 @@ local function print_list(routes)
   end
   local rows = {}
   for _, r in ipairs(routes) do
-    local name = r.paused and string.format("%s (paused, %d held)", r.name, r.held) or r.name
+    local name = r.name
+    if r.paused then
+      local by = {}
+      for i, h in ipairs(r.pauses) do
+        by[i] = string.format("%s %.0f s", h.holder ~= "" and h.holder or "-", h.left)
+      end
+      name = string.format("%s (paused: %s; %d held)", r.name, table.concat(by, ", "), r.held)
+    end
     if #r.backends == 0 then
       rows[#rows + 1] = { name, table.concat(r.listen, ","), "-", "-", "-", "-", "0", "0", "0", "0", "0", "0" }
     end
@@ -120,10 +130,16 @@ elseif cmd == "drain" then
 elseif cmd == "pause" then
   need(1, "ROUTE")
   check_timeout("pause")
-  result, err = route.pause(words[1], { timeout = opts.timeout, admin = opts.admin })
+  result, err = route.pause(words[1], { timeout = opts.timeout, holder = opts.holder, admin = opts.admin })
 elseif cmd == "resume" then
   need(1, "ROUTE")
-  result, err = route.resume(words[1], o)
+  if opts.all and opts.holder then args.fail(spec, "route resume: --holder or --all, not both") end
+  result, err = route.resume(words[1], { holder = opts.holder, all = opts.all, admin = opts.admin })
+  if result and result > 0 then
+    io.stderr:write(string.format("route %s stays paused: %d pause(s) of other holders left "
+      .. "(`clawengine route list` names them; `clawengine route resume %s --all` ends them)\n",
+      words[1], result, words[1]))
+  end
 elseif cmd == "resolve" then
   -- The daemon does not talk to Docker itself (it maps no libcurl, to stay small):
   -- it runs `clawengine --json route resolve` and reads the one line this prints.
