@@ -49,7 +49,11 @@ static int global_options(int argc, char **argv, struct opts *o)
             o->log.json = 1;
         else if (ch == 'l' && claw_log_level_parse(optarg) >= 0)
             o->log.level = (claw_level)claw_log_level_parse(optarg);
-        else if (ch != 'n')
+        else if (ch == 'n')
+            return claw_usage_error(NULL, "%s", "daemon: --dry-run is not for the daemon, which "
+                                    "would serve for real (`clawengine daemon --check` reads a "
+                                    "config without serving)");
+        else
             return claw_usage_error(NULL, "unknown option %s", argv[optind - 1]);
     }
     if (!o->exe || !*o->exe || optind >= argc || strcmp(argv[optind], "daemon") != 0)

@@ -54,9 +54,14 @@ static int health_verdict(const cJSON *c, const char *who, double *deadline, dou
     const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(health, "Status"));
     if (status && strcmp(status, "healthy") == 0)
         return 1;
-    if (status && strcmp(status, "unhealthy") == 0)
-        return claw_fail(err, CLAW_E_UNHEALTHY, 0, "container %s is unhealthy: %s", who,
-                         last_probe_output(health));
+    if (status && strcmp(status, "unhealthy") == 0) {
+        char out[512]; /* the probe's last words, without the newline they end with */
+        snprintf(out, sizeof out, "%s", last_probe_output(health));
+        size_t n = strlen(out);
+        while (n && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+            out[--n] = 0;
+        return claw_fail(err, CLAW_E_UNHEALTHY, 0, "container %s is unhealthy: %s", who, out);
+    }
     return 0;
 }
 

@@ -100,7 +100,7 @@ end)
 t.test("health verdicts: unhealthy, exited, deadline, no healthcheck", function()
   assert(docker.create { name = "claw-it-api-sick", Image = IMAGE, Env = { "NEVER_HEALTHY=1" } })
   assert(docker.start("claw-it-api-sick"))
-  t.fails("unhealthy", '~^container claw%-it%-api%-sick is unhealthy: 503 {"status":"starting"}',
+  t.fails("unhealthy", '~^container claw%-it%-api%-sick is unhealthy: 503 {"status":"starting"}$',
     docker.wait_healthy("claw-it-api-sick"))
   local slow = assert(docker.create { name = "claw-it-api-slow", Image = IMAGE, Env = { "READY_DELAY=30" } })
   assert(docker.start(slow))

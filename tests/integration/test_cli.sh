@@ -165,6 +165,18 @@ expect_rc 2
 expect_err_has "invalid Docker host \"ftp://x\" (expected unix:///path or tcp://host:port)"
 done_check
 
+check "Docker unreachable: rolling.lua exits 4 with Docker's words"
+DOCKER_HOST=unix:///nonexistent/docker.sock claw run "$HERE/../../policies/rolling.lua" some-app
+expect_rc 4
+expect_err 'clawengine: no container "some-app": cannot connect to the Docker daemon at unix:///nonexistent/docker.sock: no such socket (is dockerd running?)'
+done_check
+
+check "--dry-run is refused for the daemon, which would serve for real"
+claw --dry-run daemon --config "$T/none.yml"
+expect_rc 2
+expect_err_has "clawengine: daemon: --dry-run is not for the daemon"
+done_check
+
 check "Docker unreachable: permission denied, exit 4"
 # nobody must be able to read the policy and run the binary, wherever the build is.
 pd=$(mktemp -d /tmp/claw-perm-XXXXXX)
