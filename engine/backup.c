@@ -1391,29 +1391,31 @@ static int open_source(const char *src, struct stat *st, claw_err *err)
                      special_kind(st->st_mode));
 }
 
-/* Writes both copies from one read of the source and makes them durable, under
- * temporary names: nothing is visible yet, so a failure here changes nothing. */
+/* Writes the copies (n: 2 with .pre-update, else 1) from one read of the source and
+ * makes them durable, under temporary names: nothing is visible yet, so a failure
+ * here changes nothing. */
 static int save_copies(const place *p, int src, const struct stat *st, claw_atomic_file f[2],
-                       claw_backup_info *out, claw_err *err)
+                       int n, claw_backup_info *out, claw_err *err)
 {
-    if (claw_af_open(&f[0], out->path, err) != 0 || claw_af_open(&f[1], p->preupdate, err) != 0 ||
-        stream(src, p->source, f, 2, out->sha256, &out->size, err) != 0 ||
-        claw_af_finish(&f[0], st, err) != 0 || claw_af_finish(&f[1], st, err) != 0)
+    if (claw_af_open(&f[0], out->path, err) != 0 ||
+        (n == 2 && claw_af_open(&f[1], p->preupdate, err) != 0) ||
+        stream(src, p->source, f, n, out->sha256, &out->size, err) != 0 ||
+        claw_af_finish(&f[0], st, err) != 0 || (n == 2 && claw_af_finish(&f[1], st, err) != 0))
         return -1;
     return 0;
 }
 
 /* Makes the new copy visible and recorded (see record), then replaces .pre-update:
  * until then the old one still matches an entry (unless it was pruned). */
-static int save_publish(const place *p, manifest *m, int keep, claw_atomic_file f[2],
+static int save_publish(const place *p, manifest *m, int keep, claw_atomic_file f[2], int n,
                         const claw_backup_info *out, claw_err *err)
 {
     if (claw_af_publish(&f[0], err) != 0 || record(p, m, keep, out, 0, err) != 0)
         return -1;
-    return claw_af_publish(&f[1], err);
+    return n == 2 ? claw_af_publish(&f[1], err) : 0;
 }
 
-static int save_real(const place *p, int src, const struct stat *st, int keep,
+static int save_real(const place *p, int src, const struct stat *st, int keep, int n,
                      claw_backup_info *out, claw_err *err)
 {
     manifest m = {0};
@@ -1432,9 +1434,9 @@ static int save_real(const place *p, int src, const struct stat *st, int keep,
         rc = claw_path_fmt(out->path, err, "%s/%s", p->folder, out->id);
     }
     if (rc == 0)
-        rc = save_copies(p, src, st, f, out, err);
+        rc = save_copies(p, src, st, f, n, out, err);
     if (rc == 0)
-        rc = save_publish(p, &m, keep, f, out, err);
+        rc = save_publish(p, &m, keep, f, n, out, err);
     claw_af_abort(&f[0]);
     claw_af_abort(&f[1]);
     manifest_free(&m);
@@ -1466,7 +1468,8 @@ static int save_file(const place *p, const claw_backup_opts *o, int keep,
         return -1;
     snprintf(out->kind, sizeof out->kind, "file");
     out->files = 1;
-    int rc = o->dry_run ? save_dry(p, src, out, err) : save_real(p, src, &st, keep, out, err);
+    int rc = o->dry_run ? save_dry(p, src, out, err)
+                        : save_real(p, src, &st, keep, o->keep_pre_update ? 1 : 2, out, err);
     close(src);
     return rc;
 }

@@ -81,6 +81,7 @@ typedef struct claw_backup_opts {
     int keep;            /* how many copies or snapshots to keep per path; <= 0 means 10 */
     int dry_run;         /* compute and validate everything, write nothing */
     claw_docker *docker; /* asked where a "volume:NAME" lives; NULL refuses volumes */
+    int keep_pre_update; /* a file's save leaves <source>.pre-update as it is */
 } claw_backup_opts;
 
 typedef struct claw_backup_info {

@@ -16,6 +16,7 @@ static void read_opts(lua_State *L, const char *path, int arg, claw_backup_opts 
 {
     claw_checkopts(L, arg);
     o->keep = (int)claw_optnumfield(L, arg, "keep", 10);
+    o->keep_pre_update = !claw_optboolfield(L, arg, "pre_update", 1);
     o->dry_run = claw_rt_get(L)->dry_run;
     const char *dir = claw_optstrfield(L, arg, "dir", NULL);
     char state[4000];
@@ -75,6 +76,8 @@ static int save(lua_State *L, const char *path)
         return claw_pusherror(L, &e);
     if (strcmp(info.kind, "dir") == 0)
         claw_dry(L, "snapshot %s to %s", info.source, info.path);
+    else if (o.keep_pre_update)
+        claw_dry(L, "back up %s to %s", info.source, info.path);
     else
         claw_dry(L, "back up %s to %s and %s.pre-update", info.source, info.path, info.source);
     push_info(L, &info);

@@ -133,6 +133,30 @@ static void pushresult(lua_State *L, const claw_registry_result *r)
     setstr(L, "tag", r->tag);
 }
 
+/* parse(ref): { registry =, repository =, tag =, digest = } as Docker reads it, or
+ * nil, err (invalid) */
+static int l_parse(lua_State *L)
+{
+    claw_ref ref;
+    claw_err err;
+    if (claw_ref_parse(luaL_checkstring(L, 1), &ref, &err) != 0)
+        return claw_pusherror(L, &err);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, ref.domain);
+    lua_setfield(L, -2, "registry");
+    lua_pushstring(L, ref.path);
+    lua_setfield(L, -2, "repository");
+    if (ref.tag[0]) {
+        lua_pushstring(L, ref.tag);
+        lua_setfield(L, -2, "tag");
+    }
+    if (ref.digest[0]) {
+        lua_pushstring(L, ref.digest);
+        lua_setfield(L, -2, "digest");
+    }
+    return 1;
+}
+
 /* digest(ref, {insecure=, timeout=, ca=, interval=}) */
 static int l_digest(lua_State *L)
 {
@@ -307,7 +331,8 @@ static int l_newer(lua_State *L)
 
 static const luaL_Reg funcs[] = {
     { "digest", l_digest },   { "digests", l_digests }, { "tags", l_tags },
-    { "compare", l_compare }, { "newer", l_newer },     { NULL, NULL },
+    { "compare", l_compare }, { "newer", l_newer },     { "parse", l_parse },
+    { NULL, NULL },
 };
 
 int luaopen_claw_registry(lua_State *L)

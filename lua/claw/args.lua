@@ -119,4 +119,17 @@ function args.fail(spec, fmt, ...)
   usage_error(spec, fmt, ...)
 end
 
+--- The exit status for a failure with error `err` (docs/cli.md): 4 when Docker or the
+-- daemon cannot be reached, 130 when interrupted, else 1.
+function args.exit_code(err)
+  local code = type(err) == "table" and err.code
+  return code == "unreachable" and 4 or code == "interrupted" and 130 or 1
+end
+
+--- Says "clawengine: MESSAGE" on stderr and exits with args.exit_code(err).
+function args.die(err, fmt, ...)
+  io.stderr:write("clawengine: ", string.format(fmt, ...), "\n")
+  os.exit(args.exit_code(err), true)
+end
+
 return args

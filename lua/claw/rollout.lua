@@ -22,6 +22,7 @@ local journal = require "claw.journal"
 local json = require "claw.json"
 local log = require "claw.log"
 local notices = require "claw.notices"
+local registry = require "claw.registry"
 local route = require "claw.route"
 local time = require "claw.time"
 local yaml = require "claw.yaml"
@@ -42,9 +43,12 @@ R.repository = image.repository
 
 --- Journal: a new file for this attempt, and a writer for its steps.
 function R.journal_open(u)
-  local stamp = time.format(time.now(), "%Y%m%dT%H%M%SZ", { utc = true })
+  -- (milliseconds: an update and a rollback of one container may start in one second)
+  local now = time.now()
+  local stamp = time.format(now, "%Y%m%dT%H%M%S", { utc = true }) .. string.format(".%03dZ",
+    math.floor(now % 1 * 1000))
   u.journal = string.format("%s/%s-%s.journal", journal.dir(), stamp, u.name)
-  u.started = time.now()
+  u.started = now
   u.timeline = {}
   -- Held while this process runs: recover leaves a live update alone.
   u.lock = assert(journal.lock(u.journal))
@@ -161,11 +165,13 @@ function R.published_ports(c)
   return out
 end
 
---- Backs up every path and volume; records them in u.backups.
+--- Backs up every path and volume; records them in u.backups. A file's
+-- FILE.pre-update copy is the state before an update: a rollback's snapshots
+-- (u.kind "rollback") leave it as it is.
 function R.backup_all(u, paths, volumes)
   u.backups = u.backups or {}
   for _, p in ipairs(paths or {}) do
-    local b, err = backup.save(p)
+    local b, err = backup.save(p, { pre_update = u.kind ~= "rollback" })
     if not b then return nil, err end
     u.backups[#u.backups + 1] = { path = p, id = b.id, sha256 = b.sha256, kind = b.kind or "file" }
   end
@@ -527,12 +533,16 @@ function R.pending(name)
   end
 end
 
---- The last completed update of `name`, from the journals.
+--- The last completed change of `name`, from the journals: an update, or a
+-- rollback (so that a second rollback goes forward again); finished by recover too.
 function R.last_update(name)
   local last
   for _, path in ipairs(assert(journal.files(journal.dir()))) do
     local u = R.from_records(path, assert(journal.read(path)))
-    if u.name == name and u.outcome == "updated" then last = u end
+    if u.name == name and (u.outcome == "updated" or u.outcome == "recovered: completed"
+        or (u.kind == "rollback" and u.outcome == "rolled back")) then
+      last = u
+    end
   end
   return last
 end
@@ -560,8 +570,8 @@ end
 function R.rollback_begin(name, opts)
   local last = R.last_update(name)
   if not last then return fail("not_found", "no completed update of %s in the history", name) end
-  local current = docker.inspect(name)
-  if not current then return fail("not_found", "no container %s", name) end
+  local current, ierr = docker.inspect(name)
+  if not current then return nil, ierr end
   if current.Id ~= last.new_id then
     return fail("conflict", "%s is not the container the last update made (it was changed since)", name)
   end
@@ -617,8 +627,9 @@ function R.rollback_start(rb, opts)
     assert(R.step(rb, "created", { new_id = rb.new_id, kept = true }))
     if prev.Name ~= "/" .. rb.new_name then assert(docker.rename(prev.Id, rb.new_name)) end
   else
-    local spec = assert(docker.clone(current.Id, { image = R.repository(last.image) .. ":rollback",
-      name = rb.new_name }))
+    -- (going forward again after a rollback: the image of the version rolled back from)
+    local img = last.kind == "rollback" and last.old_image or R.repository(last.image) .. ":rollback"
+    local spec = assert(docker.clone(current.Id, { image = img, name = rb.new_name }))
     assert(R.step(rb, "create"))
     rb.new_id = assert(docker.create(spec))
     assert(R.step(rb, "created", { new_id = rb.new_id }))
@@ -832,6 +843,13 @@ local function one_of(list, v)
   return false
 end
 
+--- Stops the run before anything changed: a usage error (exit 2) when `err` says
+-- what the user named is wrong, else (Docker unreachable, ...) exit by args.exit_code.
+function R.refuse(spec, err, fmt, ...)
+  if err.code == "not_found" or err.code == "invalid" then args.fail(spec, fmt, ...) end
+  args.die(err, fmt, ...)
+end
+
 --- Checks the shared options (usage errors, exit 2, before anything changes) and
 -- turns --expect into a table and --notify into opts.notify_targets.
 function R.check_options(spec, opts, names)
@@ -859,14 +877,21 @@ function R.check_options(spec, opts, names)
   if #names == 0 and #(opts.label or {}) == 0 and not opts.compose then
     args.fail(spec, "no container named (NAME..., --label or --compose)")
   end
+  if opts.image then
+    local ok, err = registry.parse(opts.image)
+    if not ok then args.fail(spec, "--image: %s", err.message) end
+  end
+  if opts.port and not (opts.port == math.floor(opts.port) and opts.port >= 1 and opts.port <= 65535) then
+    args.fail(spec, "--port must be a port number from 1 to 65535, not %s", opts.port)
+  end
   for _, b in ipairs(opts.backup or {}) do
-    local f = io.open(b, "r")
-    if not f then args.fail(spec, "--backup %s: cannot be read", b) end
+    local f, why = io.open(b, "r")
+    if not f then args.fail(spec, "--backup %s: cannot be read: %s", b, why:sub(#b + 3)) end
     f:close()
   end
   for _, v in ipairs(opts.backup_volume or {}) do
     local dir, err = backup.volume_dir(v)
-    if not dir then args.fail(spec, "--backup-volume %s: %s", v, err.message) end
+    if not dir then R.refuse(spec, err, "--backup-volume %s: %s", v, err.message) end
   end
   opts.notify_targets = notices.targets(spec, opts.notify)
 end
@@ -941,7 +966,7 @@ function R.groups(spec, opts, names)
     local targets = {}
     for _, n in ipairs(names) do
       local c, err = docker.inspect(n)
-      if not c then args.fail(spec, "no container %q: %s", n, err.message) end
+      if not c then R.refuse(spec, err, "no container %q: %s", n, err.message) end
       targets[#targets + 1] = c
     end
     if #(opts.label or {}) > 0 then
@@ -1018,7 +1043,8 @@ end
 --- Prints the plan of an update (--dry-run) and returns its result. `traffic` are
 -- the policy's lines between the health gate and the retirement.
 function R.plan(u, opts, traffic)
-  local lines = { string.format("plan for %s (%s):", u.name, u.order), "  pull " .. u.image }
+  local lines = { string.format("plan for %s (%s):", u.name, u.order),
+    opts.no_pull and ("  use " .. u.image .. " as it is here (--no-pull)") or ("  pull " .. u.image) }
   for _, b in ipairs(opts.backup or {}) do lines[#lines + 1] = "  back up " .. b end
   for _, v in ipairs(opts.backup_volume or {}) do lines[#lines + 1] = "  back up volume " .. v end
   if u.order == "stop-first" then
@@ -1027,8 +1053,21 @@ function R.plan(u, opts, traffic)
     lines[#lines + 1] = "  create and start " .. u.new_name .. " beside " .. u.name
   end
   lines[#lines + 1] = "  tag the running image " .. R.repository(u.image) .. ":rollback"
-  lines[#lines + 1] = string.format("  health gate (deadline %s)",
-    opts.timeout and (opts.timeout .. " s") or "the healthcheck's own")
+  local gate = {}
+  local c = docker.inspect(u.old_id)
+  local hc = c and c.Config.Healthcheck
+  local has_hc = hc and hc.Test and hc.Test[1] ~= "NONE"
+  if has_hc then gate[#gate + 1] = "its Docker healthcheck" end
+  if opts.health then
+    local expect = {}
+    for k, v in pairs(opts.expect or {}) do expect[#expect + 1] = k .. "=" .. tostring(v) end
+    table.sort(expect)
+    gate[#gate + 1] = "GET " .. opts.health .. (#expect > 0 and (" with " .. table.concat(expect, ", ")) or "")
+  elseif #gate == 0 then
+    gate[1] = opts.port and ("it runs and accepts connections on port " .. opts.port) or "it keeps running"
+  end
+  lines[#lines + 1] = string.format("  health gate: %s (deadline %s)", table.concat(gate, " and "),
+    opts.timeout and (opts.timeout .. " s") or (has_hc and "the healthcheck's own" or "60 s"))
   for _, l in ipairs(traffic or {}) do lines[#lines + 1] = "  " .. l end
   lines[#lines + 1] = string.format("  retire %s as %s%s, rename %s to %s", u.name, u.name, R.PREVIOUS,
     u.new_name, u.name)
@@ -1117,13 +1156,16 @@ end
 
 --- The new container: a clone of the old one with the new image, as NAME-next,
 -- started (after stopping the old one when stop-first) and through its health gate.
--- The running image is tagged :rollback while the new one starts: off the path
--- from the start of the update to the switch. With `nowait`, it returns once the
--- container started; R.gate_new is then its health gate.
+-- The running image is tagged :rollback while the new one starts, off the path
+-- from the start of the update to the switch (stop-first: before the old one stops,
+-- off the gap). With `nowait`, it returns once the container started; R.gate_new is
+-- then its health gate.
 function R.start_new(u, opts, nowait)
   local spec_new, serr = docker.clone(u.old_id, { image = u.image, name = u.new_name })
   if not spec_new then return nil, serr end
   if u.order == "stop-first" then
+    local ok, err = R.tag_rollback(u)
+    if not ok then return nil, err end
     -- a leftover NAME-next goes before the old version stops, not during the gap
     R.remove_if_exists(u.new_name)
     assert(R.step(u, "stop-old"))
@@ -1144,8 +1186,10 @@ function R.start_new(u, opts, nowait)
   local ok, err = docker.start(new_id)
   if not ok then return nil, err end
   u.t_started = time.monotonic()
-  ok, err = R.tag_rollback(u)
-  if not ok then return nil, err end
+  if u.order ~= "stop-first" then
+    ok, err = R.tag_rollback(u)
+    if not ok then return nil, err end
+  end
   if nowait then return true end
   return R.gate_new(u, opts)
 end
@@ -1155,6 +1199,7 @@ function R.gate_new(u, opts)
   local ok, err = R.health_gate(u.new_id, opts)
   if not ok then return nil, err end
   u.ready = time.monotonic() - u.t_started
+  u.t_serving = not u.route and time.monotonic() or nil -- (on a route: at the switch)
   assert(R.step(u, "healthy", { seconds = u.ready }))
   return true
 end
@@ -1163,7 +1208,9 @@ end
 function R.switch(u, opts)
   assert(R.step(u, "switch"))
   u.switched = true
-  return R.route_move(u.route, u.name, u.new_name, opts)
+  local ok, err = R.route_move(u.route, u.name, u.new_name, opts)
+  u.t_serving = time.monotonic()
+  return ok, err
 end
 
 --- The new version stays: the old one retires as NAME-previous, the new image is
@@ -1176,7 +1223,8 @@ function R.promote(u, opts, fields)
   if not ok then return R.failed(u, opts, err) end
   R.tag_stable(u)
   if opts.cleanup and u.prev_rollback then R.cleanup(u.prev_rollback.Id, u) end
-  local gap = u.t_stop and (time.monotonic() - u.t_stop) or nil
+  -- stop-first: from the old version's stop to the new one serving
+  local gap = u.t_stop and u.t_serving and (u.t_serving - u.t_stop) or nil
   local rec = { seconds_to_healthy = u.ready, gap = gap or json.null, route_failures = route_failures or json.null }
   for k, v in pairs(fields or {}) do rec[k] = v end
   R.finish(u, "updated", rec)

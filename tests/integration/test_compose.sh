@@ -65,6 +65,13 @@ expect_rc 0
 expect_out_has "plan for $P-web-1 (start-first):"
 expect_out_has "  switch route web to $P-web-1-next, monitor 1 s"
 expect_out_has "$P-web-3: planned"
+expect_out_has "  pull clawtest/gateway:v2"
+expect_out_has "  health gate: its Docker healthcheck (deadline the healthcheck's own)"
+claw --dry-run run "$POLICY" --compose "$T/compose.yml" --no-pull --timeout 9 \
+  --health 'http://{host}:{port}/api/health' --port 18789 --expect status=healthy
+expect_rc 0
+expect_out_has "  use clawtest/gateway:v2 as it is here (--no-pull)"
+expect_out_has "  health gate: its Docker healthcheck and GET http://{host}:{port}/api/health with status=healthy (deadline 9 s)"
 expect_unchanged
 done_check
 

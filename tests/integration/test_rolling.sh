@@ -88,6 +88,17 @@ expect_out_has "claw-it-roll: rolled back to"
 only_one
 done_check
 
+check "a second rollback goes forward again: v2 on the state it had left; .pre-update kept"
+[ "$(cat "$T/cfg/app.json.pre-update")" = '{"v":1}' ] || fail ".pre-update overwritten: $(cat "$T/cfg/app.json.pre-update")"
+claw rollback claw-it-roll
+expect_rc 0
+expect_out_has "claw-it-roll: rolled back to"
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+[ "$(cat "$T/cfg/app.json")" = '{"v":2,"migrated":true}' ] || fail "v2's state not back: $(cat "$T/cfg/app.json")"
+[ "$(docker inspect -f '{{.Config.Image}}' claw-it-roll-previous)" = clawtest/gateway:v1 ] || fail "v1 not kept"
+only_one
+done_check
+
 check "a version that never becomes healthy: rolled back, 0 failed requests"
 fresh
 load_start 6s "http://127.0.0.1:$PORT/"
@@ -204,6 +215,13 @@ expect_err_has "claw-it-roll has no route and publishes 18789/tcp itself: updati
 expect_err_has "clawengine adopt claw-it-roll"
 expect_err_has "claw-it-roll: stop-first gap"
 [ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = 2.0.0 ] || fail "not serving v2"
+# the gap runs from the old version's stop to the new one's health, not to the end
+# of the monitor window
+"$CLAW" history claw-it-roll --json | python3 -c 'import json,sys
+r=[x for x in json.load(sys.stdin) if x.get("outcome")=="updated"][-1]
+t={s["step"]: s["time"] for s in r["timeline"]}
+span=t["healthy"]-t["stop-old"]
+assert abs(r["gap"]-span) < 0.5, (r["gap"], span)' || fail "the gap is not stop -> healthy"
 only_one
 done_check
 
@@ -233,7 +251,13 @@ expect_err "clawengine: no container \"claw-it-roll-nope\": No such container: c
 usage: clawengine run policies/rolling.lua [OPTIONS] NAME... | --label KEY=VALUE | --compose FILE [SERVICE...]"
 claw run "$POLICY" claw-it-roll --backup "$T/no/such/file"
 expect_rc 2
-expect_err_has "clawengine: --backup $T/no/such/file: cannot be read"
+expect_err_has "clawengine: --backup $T/no/such/file: cannot be read: No such file or directory"
+claw run "$POLICY" claw-it-roll --health 'http://{host}:{port}/api/health' --port 70000
+expect_rc 2
+expect_err_has "clawengine: --port must be a port number from 1 to 65535, not 70000"
+claw run "$POLICY" claw-it-roll --image 'Bad Ref!!'
+expect_rc 2
+expect_err_has 'clawengine: --image: invalid image reference "Bad Ref!!"'
 claw run "$POLICY" claw-it-roll --backup-volume claw-it-roll-novol
 expect_rc 2
 expect_err_has "clawengine: --backup-volume claw-it-roll-novol: no such volume: claw-it-roll-novol"

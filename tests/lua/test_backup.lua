@@ -25,6 +25,19 @@ t.test("restore puts the newest copy back after a change and after deletion", fu
   t.eq(t.read(cfg), '{"v":1}')
 end)
 
+t.test("pre_update = false: a copy, and FILE.pre-update left as it is", function()
+  local f = dir .. "/pre.json"
+  t.write(f, '{"v":1}')
+  assert(backup.save(f, { dir = store }))
+  t.write(f, '{"v":2}')
+  local b = assert(backup.save(f, { dir = store, pre_update = false }))
+  t.eq(t.read(b.path), '{"v":2}')
+  t.eq(t.read(f .. ".pre-update"), '{"v":1}')
+  t.write(f, '{"v":3}')
+  assert(backup.restore(f, { dir = store, which = "pre-update" }))
+  t.eq(t.read(f), '{"v":1}')
+end)
+
 t.test("list is newest first; keep prunes; which takes an index", function()
   for i = 2, 4 do
     t.write(cfg, '{"v":' .. i .. '}')

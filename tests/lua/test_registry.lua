@@ -30,6 +30,16 @@ t.test("newer: a current tag that is no version, bad options", function()
   t.raises("~the tags must be a list of strings", registry.newer, "1.0.0", { 1 })
 end)
 
+t.test("parse: references as Docker reads them; invalid ones refused", function()
+  t.eq(registry.parse("nginx"), { registry = "docker.io", repository = "library/nginx", tag = "latest" })
+  t.eq(registry.parse("localhost:5000/openclaw/gateway:2.0"),
+    { registry = "localhost:5000", repository = "openclaw/gateway", tag = "2.0" })
+  local d = "sha256:" .. string.rep("a", 64)
+  t.eq(registry.parse("ghcr.io/o/g@" .. d), { registry = "ghcr.io", repository = "o/g", digest = d })
+  t.fails("invalid", 'invalid image reference "Bad Ref!!"', registry.parse("Bad Ref!!"))
+  t.fails("invalid", 'invalid image reference "x:"', registry.parse("x:"))
+end)
+
 t.test("compare: same digest, same repository", function()
   local image = { RepoDigests = { "nginx@" .. D1, "localhost:5000/app@" .. D2 } }
   local remote = { digest = D1, registry = "docker.io", repository = "library/nginx" }

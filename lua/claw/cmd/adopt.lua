@@ -87,9 +87,7 @@ local function refuse(fmt, ...)
   os.exit(1, true)
 end
 
-local function exit_code(err)
-  return type(err) == "table" and err.code == "unreachable" and 4 or 1
-end
+local exit_code = args.exit_code
 
 ---------------------------------------------------------------- 1. checks
 

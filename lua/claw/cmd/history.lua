@@ -33,6 +33,8 @@ for _, path in ipairs(assert(journal.files(journal.dir()))) do
       restored = u.ended and u.ended.restored or json.array(),
       duration = u.ended and u.ended.duration or json.null,
       route_failures = u.ended and u.ended.route_failures or json.null,
+      seconds_to_healthy = u.ended and u.ended.seconds_to_healthy or json.null,
+      gap = u.ended and u.ended.gap or json.null, -- stop-first: seconds nothing served
       canary = u.ended and u.ended.canary or nil, -- a promoted canary's figures
       journal = path,
     }

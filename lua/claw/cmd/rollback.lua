@@ -13,7 +13,7 @@ local args = require "claw.args"
 local R = require "claw.rollout"
 
 local spec = {
-  usage = "clawengine rollback NAME [--timeout S] [--admin PATH]",
+  usage = "clawengine rollback NAME [--timeout S] [--drain-timeout S] [--admin PATH]",
   options = {
     { "timeout", value = "SECONDS", number = true, help = "the previous version's health deadline" },
     { "admin", value = "PATH", help = "the daemon's admin socket" },
@@ -23,11 +23,17 @@ local spec = {
 }
 local opts, words = args.parse(arg, spec)
 if #words ~= 1 then args.fail(spec, "rollback: expected one container name") end
+if opts.timeout and not (opts.timeout > 0 and opts.timeout <= 86400) then
+  args.fail(spec, "rollback: --timeout must be seconds above 0, up to 86400, not %s", opts.timeout)
+end
+if not (opts.drain_timeout >= 0 and opts.drain_timeout <= 86400) then
+  args.fail(spec, "rollback: --drain-timeout must be seconds from 0 to 86400, not %s", opts.drain_timeout)
+end
 
 local r, err = R.rollback(words[1], opts)
 if not r then
   io.stderr:write(string.format("clawengine: rollback: %s\n", tostring(err)))
-  return 1
+  return args.exit_code(err)
 end
 io.write(string.format("%s: rolled back to %s: serving after %.2f s, done in %.2f s%s%s\n", words[1],
   r.image:sub(1, 19), r.serving, r.seconds,

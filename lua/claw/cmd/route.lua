@@ -152,7 +152,7 @@ elseif cmd == "resolve" then
   if engine.json then
     io.write(json.encode(result and { ok = true, address = result }
       or { ok = false, code = err.code, error = err.message }), "\n")
-    return result and 0 or (err.code == "unreachable" and 4 or 1)
+    return result and 0 or args.exit_code(err)
   end
   if result then print(result) end
 elseif cmd == nil then
@@ -163,5 +163,5 @@ end
 
 if err then
   io.stderr:write("clawengine: route ", cmd, ": ", err.message, "\n")
-  return err.code == "unreachable" and 4 or 1
+  return args.exit_code(err)
 end

@@ -30,7 +30,7 @@ if #words > 0 then args.fail(spec, "schedule list: expected no arguments") end
 local list, err = daemon.schedules { admin = opts.admin }
 if not list then
   io.stderr:write("clawengine: schedule list: ", err.message, "\n")
-  return err.code == "unreachable" and 4 or 1
+  return args.exit_code(err)
 end
 
 if opts.json or engine.json then
