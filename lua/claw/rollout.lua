@@ -55,8 +55,10 @@ function R.journal_open(u)
 end
 
 -- For the recovery tests: die like kill -9 right after journaling a step named
--- $CLAWENGINE_TEST_CRASH_AFTER (or "STEP@PERCENT" for a canary's weight step).
+-- $CLAWENGINE_TEST_CRASH_AFTER (or "STEP@PERCENT" for a canary's weight step); or
+-- raise an error there, as a bug would, with $CLAWENGINE_TEST_RAISE_AFTER.
 local function crash_point(name, fields)
+  if os.getenv("CLAWENGINE_TEST_RAISE_AFTER") == name then error("test: raised after " .. name) end
   local want = os.getenv("CLAWENGINE_TEST_CRASH_AFTER")
   if want and (want == name or (fields and fields.percent and want == name .. "@" .. fields.percent)) then
     local f = io.open("/proc/self/stat")
@@ -1244,6 +1246,7 @@ end
 function R.failed(u, opts, reason)
   reason = tostring(reason)
   log.error("update failed", { container = u.name, reason = reason })
+  if not u.journal then return result(u, "failed", { reason = reason }) end -- nothing began
   -- (what the route saw to the new container, read before it leaves the route)
   local failures = u.route and R.route_failures(u.route, u.new_name, opts) or json.null
   if opts.failure_action == "pause" then
@@ -1263,6 +1266,17 @@ function R.failed(u, opts, reason)
   R.finish(u, outcome, { reason = reason, restored = u.restored or json.array(), route_failures = failures,
     rollback_error = not ok and tostring(uerr) or nil })
   return result(u, outcome, { reason = reason, restored = u.restored })
+end
+
+-- Runs a phase of an update. An error it raises (a bug, a journal that cannot be
+-- written) fails the update like one it returns, so that the update is undone
+-- rather than left half done; an interrupt goes on up (recover finishes or undoes
+-- an interrupted update).
+local function phase(f, ...)
+  local ok, a, b = pcall(f, ...)
+  if ok then return a, b end
+  if type(a) == "table" and a.code == "interrupted" then error(a, 0) end
+  return nil, a
 end
 
 --- The rolling update of one container: the new version beside the old one,
@@ -1290,21 +1304,24 @@ function R.update_batch(cs, opts)
     if not todo then
       results[i] = res
     else
-      local ok, err = R.begin(u, opts)
-      if ok then ok, err = R.start_new(u, opts, true) end
+      local ok, err = phase(R.begin, u, opts)
+      if ok then ok, err = phase(R.start_new, u, opts, true) end
       if ok then started[#started + 1] = { i = i, u = u } else results[i] = R.failed(u, opts, err) end
     end
   end
   for _, t in ipairs(started) do
-    local ok, err = R.gate_new(t.u, opts)
-    if ok and t.u.route then ok, err = R.switch(t.u, opts) end
+    local ok, err = phase(R.gate_new, t.u, opts)
+    if ok and t.u.route then ok, err = phase(R.switch, t.u, opts) end
     if ok then watched[#watched + 1] = t else results[t.i] = R.failed(t.u, opts, err) end
   end
   local us = {}
   for k, t in ipairs(watched) do us[k] = t.u end
-  local errs = R.monitor_all(us, opts.monitor, opts)
+  local errs, merr = phase(R.monitor_all, us, opts.monitor, opts)
   for k, t in ipairs(watched) do
-    results[t.i] = errs[k] and R.failed(t.u, opts, errs[k]) or R.promote(t.u, opts)
+    local err = errs and errs[k] or merr
+    local res
+    if not err then res, err = phase(R.promote, t.u, opts) end
+    results[t.i] = res or R.failed(t.u, opts, err)
   end
   return results
 end

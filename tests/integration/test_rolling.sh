@@ -277,6 +277,22 @@ expect_out_has "No such image: clawtest/none:404"
 expect_unchanged
 done_check
 
+check "an error raised in the middle (as a bug would) is undone at once, not left half done"
+fresh
+echo '{"v":1}' >"$T/cfg/app.json"
+for stepname in created switch; do
+  CLAWENGINE_TEST_RAISE_AFTER=$stepname claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
+    --backup "$T/cfg/app.json" --monitor 0
+  expect_rc 1
+  expect_out_has "claw-it-roll: rolled back: "
+  expect_out_has "test: raised after $stepname"
+  [ "$(version)" = 1.0.0 ] || fail "after $stepname: serving $(version)"
+  docker inspect claw-it-roll-next >/dev/null 2>&1 && fail "after $stepname: claw-it-roll-next is left"
+  "$CLAW" history claw-it-roll | tail -1 | grep -q "rolled back" || fail "history: $("$CLAW" history claw-it-roll | tail -1)"
+done
+only_one
+done_check
+
 # kill -9 right after each step is journaled, then recover: one version serves
 # under the name, with its config, and no temporary container is left.
 for stepname in begin backup-start backup create created tag healthy switch retire; do
