@@ -957,10 +957,7 @@ function R.groups(spec, opts, names)
     local s = {}
     for k, v in pairs(opts) do s[k] = v end
     s.parallelism, s.delay, s.max_failure_ratio = 1, 0, 0 -- named targets: one after the other
-    -- the rollbacks of the targets already updated, when one fails: Swarm's
-    -- rollback_config defaults (a Compose service may say otherwise)
-    s.rollback = { parallelism = 1, delay = 0, failure_action = "pause", monitor = opts.monitor or 0,
-      max_failure_ratio = 0 }
+    s.rollback = R.rollback_config(opts) -- (a Compose service may say otherwise)
     for k, v in pairs(over or {}) do s[k] = v end
     return s
   end
@@ -1326,6 +1323,13 @@ function R.update_batch(cs, opts)
   return results
 end
 
+--- The rollbacks of the targets already updated, when one fails: Swarm's
+-- rollback_config defaults (monitor: --monitor, whose default is Swarm's 5 s).
+function R.rollback_config(opts)
+  return { parallelism = 1, delay = 0, failure_action = "pause", monitor = opts.monitor or 0,
+    max_failure_ratio = 0 }
+end
+
 --- Takes back `names`, containers of a group its update made, after the group's
 -- failure action fired (rollback): by opts.rollback, a Compose rollback_config
 -- with Swarm's meanings (default: one at a time, pause on the first failure). Each
@@ -1334,7 +1338,7 @@ end
 -- When failed / tried exceeds max_failure_ratio, "pause" leaves the rest on the new
 -- version, "continue" goes on. Adds a result per name to `results`.
 function R.rollback_group(names, opts, results)
-  local rc = opts.rollback
+  local rc = opts.rollback or R.rollback_config(opts)
   local ropts = setmetatable({ order = rc.order }, { __index = opts })
   local size = rc.parallelism > 0 and rc.parallelism or #names
   local tried, failed, why = 0, 0, "another target of the same group failed"
