@@ -259,9 +259,9 @@ local function canary(c, s)
   local old = R.backend(u.route, u.name, s)
   u.old_weight = old and old.weight > 0 and math.tointeger(old.weight) or 100
   local a = {}
-  local ok, err = R.begin(u, s, { kind = "canary", steps = json.array(steps), old_weight = u.old_weight })
-  if ok then ok, err = R.start_new(u, s) end
-  if ok then ok, err = run_steps(u, s, a) end
+  local ok, err = R.phase(R.begin, u, s, { kind = "canary", steps = json.array(steps), old_weight = u.old_weight })
+  if ok then ok, err = R.phase(R.start_new, u, s) end
+  if ok then ok, err = R.phase(run_steps, u, s, a) end
   -- An abort always undoes (a Compose failure_action pause or continue is for the
   -- containers after the canary).
   if not ok then return R.failed(u, setmetatable({ failure_action = "rollback" }, { __index = s }), err) end

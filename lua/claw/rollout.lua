@@ -391,9 +391,15 @@ function R.undo(u, opts)
 end
 
 --- Pauses the route of update `u` for as long as an old version may take to start
--- and pass its health gate; returns whether it did (a daemon without pause serves
--- on). The pause is the update's own (R.holder): R.unhold ends it, and only it.
+-- and pass its health gate, unless another backend of the route serves; returns
+-- whether it did (a daemon without pause serves on). The pause is the update's own
+-- (R.holder): R.unhold ends it, and only it.
 function R.hold(u, opts)
+  -- Replicas on the route serve meanwhile: no pause then.
+  local backends = R.backends(u.route, opts)
+  for name, b in pairs(backends or {}) do
+    if name ~= u.name and name ~= u.new_name and b.weight > 0 and b.state ~= "draining" then return false end
+  end
   -- (a drain, a stop, a restore, a start and a health gate; resumed when they end)
   local seconds = math.min(86400, (opts.drain_timeout or 30) + (opts.timeout or 60) + 120)
   local ok, err = route.pause(u.route, { timeout = seconds, holder = R.holder(u), admin = opts.admin })
@@ -1052,21 +1058,24 @@ function R.plan(u, opts, traffic)
     lines[#lines + 1] = "  create and start " .. u.new_name .. " beside " .. u.name
   end
   lines[#lines + 1] = "  tag the running image " .. R.repository(u.image) .. ":rollback"
-  local gate = {}
+  -- the health gate as R.health_gate will run it, each part with its deadline
+  local gate, t = {}, opts.timeout and (opts.timeout .. " s")
   local c = docker.inspect(u.old_id)
   local hc = c and c.Config.Healthcheck
-  local has_hc = hc and hc.Test and hc.Test[1] ~= "NONE"
-  if has_hc then gate[#gate + 1] = "its Docker healthcheck" end
+  if hc and hc.Test and hc.Test[1] ~= "NONE" then
+    gate[#gate + 1] = "its Docker healthcheck (deadline " .. (t or "the healthcheck's own") .. ")"
+  end
   if opts.health then
     local expect = {}
     for k, v in pairs(opts.expect or {}) do expect[#expect + 1] = k .. "=" .. tostring(v) end
     table.sort(expect)
     gate[#gate + 1] = "GET " .. opts.health .. (#expect > 0 and (" with " .. table.concat(expect, ", ")) or "")
+      .. " (deadline " .. (t or "60 s") .. ")"
   elseif #gate == 0 then
-    gate[1] = opts.port and ("it runs and accepts connections on port " .. opts.port) or "it keeps running"
+    gate[1] = opts.port and ("it runs and accepts connections on port " .. opts.port .. " (deadline "
+      .. (t or "60 s") .. ")") or "it is running (no healthcheck, --health or --port to wait for)"
   end
-  lines[#lines + 1] = string.format("  health gate: %s (deadline %s)", table.concat(gate, " and "),
-    opts.timeout and (opts.timeout .. " s") or (has_hc and "the healthcheck's own" or "60 s"))
+  lines[#lines + 1] = "  health gate: " .. table.concat(gate, ", then ")
   for _, l in ipairs(traffic or {}) do lines[#lines + 1] = "  " .. l end
   lines[#lines + 1] = string.format("  retire %s as %s%s, rename %s to %s", u.name, u.name, R.PREVIOUS,
     u.new_name, u.name)
@@ -1217,6 +1226,7 @@ end
 -- `fields`). Returns the result.
 function R.promote(u, opts, fields)
   local route_failures = R.route_failures(u.route, u.new_name, opts)
+  u.retiring = true -- past the point of no return: forward only (see R.phase)
   assert(R.step(u, "retire"))
   local ok, err = R.retire(u, opts)
   if not ok then return R.failed(u, opts, err) end
@@ -1265,14 +1275,15 @@ function R.failed(u, opts, reason)
   return result(u, outcome, { reason = reason, restored = u.restored })
 end
 
--- Runs a phase of an update. An error it raises (a bug, a journal that cannot be
--- written) fails the update like one it returns, so that the update is undone
--- rather than left half done; an interrupt goes on up (recover finishes or undoes
--- an interrupted update).
-local function phase(f, ...)
-  local ok, a, b = pcall(f, ...)
+--- Runs a phase of update `u`: `f(u, ...)`. An error it raises (a bug, a journal
+-- that cannot be written) fails the update like one it returns, so that R.failed
+-- undoes it rather than leave it half done. Two exceptions go on up: an interrupt,
+-- and an error once the old version retires (u.retiring): that update can only go
+-- forward, which `clawengine recover` does (it runs before the next `run` too).
+function R.phase(f, u, ...)
+  local ok, a, b = pcall(f, u, ...)
   if ok then return a, b end
-  if type(a) == "table" and a.code == "interrupted" then error(a, 0) end
+  if (type(a) == "table" and a.code == "interrupted") or u.retiring then error(a, 0) end
   return nil, a
 end
 
@@ -1301,23 +1312,26 @@ function R.update_batch(cs, opts)
     if not todo then
       results[i] = res
     else
-      local ok, err = phase(R.begin, u, opts)
-      if ok then ok, err = phase(R.start_new, u, opts, true) end
+      local ok, err = R.phase(R.begin, u, opts)
+      if ok then ok, err = R.phase(R.start_new, u, opts, true) end
       if ok then started[#started + 1] = { i = i, u = u } else results[i] = R.failed(u, opts, err) end
     end
   end
   for _, t in ipairs(started) do
-    local ok, err = phase(R.gate_new, t.u, opts)
-    if ok and t.u.route then ok, err = phase(R.switch, t.u, opts) end
+    local ok, err = R.phase(R.gate_new, t.u, opts)
+    if ok and t.u.route then ok, err = R.phase(R.switch, t.u, opts) end
     if ok then watched[#watched + 1] = t else results[t.i] = R.failed(t.u, opts, err) end
   end
   local us = {}
   for k, t in ipairs(watched) do us[k] = t.u end
-  local errs, merr = phase(R.monitor_all, us, opts.monitor, opts)
+  local mok, errs = pcall(R.monitor_all, us, opts.monitor, opts)
+  if not mok and type(errs) == "table" and errs.code == "interrupted" then error(errs, 0) end
+  local merr = not mok and errs or nil
+  if not mok then errs = nil end
   for k, t in ipairs(watched) do
     local err = errs and errs[k] or merr
     local res
-    if not err then res, err = phase(R.promote, t.u, opts) end
+    if not err then res, err = R.phase(R.promote, t.u, opts) end
     results[t.i] = res or R.failed(t.u, opts, err)
   end
   return results
@@ -1338,8 +1352,10 @@ end
 -- When failed / tried exceeds max_failure_ratio, "pause" leaves the rest on the new
 -- version, "continue" goes on. Adds a result per name to `results`.
 function R.rollback_group(names, opts, results)
+  if #names == 0 then return end
   local rc = opts.rollback or R.rollback_config(opts)
-  local ropts = setmetatable({ order = rc.order }, { __index = opts })
+  -- (false, unsaid: not the update's own order)
+  local ropts = setmetatable({ order = rc.order or false }, { __index = opts })
   local size = rc.parallelism > 0 and rc.parallelism or #names
   local tried, failed, why = 0, 0, "another target of the same group failed"
   local function record(name, err)

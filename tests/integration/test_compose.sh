@@ -71,7 +71,7 @@ claw --dry-run run "$POLICY" --compose "$T/compose.yml" --no-pull --timeout 9 \
   --health 'http://{host}:{port}/api/health' --port 18789 --expect status=healthy
 expect_rc 0
 expect_out_has "  use clawtest/gateway:v2 as it is here (--no-pull)"
-expect_out_has "  health gate: its Docker healthcheck and GET http://{host}:{port}/api/health with status=healthy (deadline 9 s)"
+expect_out_has "  health gate: its Docker healthcheck (deadline 9 s), then GET http://{host}:{port}/api/health with status=healthy (deadline 9 s)"
 expect_unchanged
 done_check
 

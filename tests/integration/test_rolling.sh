@@ -277,7 +277,7 @@ expect_out_has "No such image: clawtest/none:404"
 expect_unchanged
 done_check
 
-check "an error raised in the middle (as a bug would) is undone at once, not left half done"
+check "an error raised in the middle (as a bug would) is undone at once; after retire, recover finishes it"
 fresh
 echo '{"v":1}' >"$T/cfg/app.json"
 for stepname in created switch; do
@@ -290,6 +290,16 @@ for stepname in created switch; do
   docker inspect claw-it-roll-next >/dev/null 2>&1 && fail "after $stepname: claw-it-roll-next is left"
   "$CLAW" history claw-it-roll | tail -1 | grep -q "rolled back" || fail "history: $("$CLAW" history claw-it-roll | tail -1)"
 done
+only_one
+# Once the old version retires, it can only go forward: the error goes up, recover finishes.
+CLAWENGINE_TEST_RAISE_AFTER=retire claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
+  --backup "$T/cfg/app.json" --monitor 0
+expect_rc 3
+expect_err_has "test: raised after retire"
+claw recover
+expect_rc 0
+expect_out "claw-it-roll: recovered: completed (interrupted after retire)"
+[ "$(version)" = 2.0.0 ] || fail "after recover: serving $(version)"
 only_one
 done_check
 

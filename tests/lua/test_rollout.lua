@@ -5,11 +5,14 @@
 local R = require "claw.rollout"
 local t = require "t"
 
+local begun_order -- the order the last rollback began with
+
 -- Replaces the phases of a rollback: `fails[name]` is where that one fails
 -- ("begin", "gate" or "monitor"). Returns the list of what happened, in order.
 local function stand_in(fails)
   local seen = {}
-  R.rollback_begin = function(name)
+  R.rollback_begin = function(name, opts)
+    begun_order = opts.order
     seen[#seen + 1] = "start " .. name
     if fails[name] == "begin" then return nil, "no previous container" end
     return { name = name, new_id = "id-" .. name }
@@ -93,6 +96,24 @@ t.test("max_failure_ratio: pause only once failed / tried exceeds it", function(
   results = {}
   R.rollback_group({ "a", "b" }, rollback_config { max_failure_ratio = 0.5 }, results)
   t.eq(outcomes(results), { "a: rollback failed", "b: not rolled back" })
+end)
+
+t.test("nothing to roll back: nothing happens, whatever the parallelism", function()
+  local seen, results = stand_in {}, {}
+  R.rollback_group({}, rollback_config { parallelism = 0 }, results)
+  t.eq(#seen, 0)
+  t.eq(results, {})
+end)
+
+t.test("the rollback's order is rollback_config's, not the update's", function()
+  stand_in {}
+  local opts = rollback_config()
+  opts.order = "stop-first" -- the update's
+  R.rollback_group({ "a" }, opts, {})
+  t.eq(begun_order, false)
+  opts.rollback.order = "stop-first"
+  R.rollback_group({ "a" }, opts, {})
+  t.eq(begun_order, "stop-first")
 end)
 
 t.test("R.duration: Compose durations, numbers, and nil for anything else", function()

@@ -63,7 +63,7 @@ local function print_list(routes)
     local name = r.name
     if r.paused then
       local by = {}
-      for i, h in ipairs(r.pauses) do
+      for i, h in ipairs(r.pauses or {}) do
         by[i] = string.format("%s %.0f s", h.holder ~= "" and h.holder or "-", h.left)
       end
       name = string.format("%s (paused: %s; %d held)", r.name, table.concat(by, ", "), r.held)
@@ -124,7 +124,7 @@ elseif cmd == "drain" then
   need(2, "ROUTE CONTAINER")
   check_timeout("drain")
   result, err = route.drain(words[1], words[2], { timeout = opts.timeout, admin = opts.admin })
-  if result and result > 0 then
+  if type(result) == "number" and result > 0 then
     io.stderr:write(string.format("%d connection(s) closed at the deadline\n", result))
   end
 elseif cmd == "pause" then
@@ -135,7 +135,7 @@ elseif cmd == "resume" then
   need(1, "ROUTE")
   if opts.all and opts.holder then args.fail(spec, "route resume: --holder or --all, not both") end
   result, err = route.resume(words[1], { holder = opts.holder, all = opts.all, admin = opts.admin })
-  if result and result > 0 then
+  if type(result) == "number" and result > 0 then
     io.stderr:write(string.format("route %s stays paused: %d pause(s) of other holders left "
       .. "(`clawengine route list` names them; `clawengine route resume %s --all` ends them)\n",
       words[1], result, words[1]))
