@@ -444,7 +444,7 @@ function R.restore_old(u, old, cold, restart, opts, notes)
     local ok, serr = docker.start(u.old_id)
     if not ok then return nil, serr end
     ok, serr = R.health_gate(u.old_id, opts)
-    if not ok then return nil, fail(serr.code, "the old version after its restore: %s", serr.message) end
+    if not ok then return fail(serr.code, "the old version after its restore: %s", serr.message) end
     if restart then notes[#notes + 1] = "the old container restarted on its restored state" end
   end
   return true
@@ -599,10 +599,10 @@ end
 function R.rollback_end(rb, opts)
   local ok, err = R.rollback_call(rb, R.rollback_serve, opts)
   if not ok then return nil, err end
-  R.finish(rb, "rolled back", { restored = rb.restored_previous })
+  local gap = not rb.route and rb.stopped and rb.serving - rb.stopped or nil
+  R.finish(rb, "rolled back", { restored = rb.restored_previous, gap = gap })
   return { seconds = time.monotonic() - rb.t0, serving = rb.serving - rb.t0,
-    restored = rb.restored_previous, image = rb.last.old_image, name = rb.name,
-    gap = not rb.route and rb.stopped and rb.serving - rb.stopped or nil }
+    restored = rb.restored_previous, image = rb.last.old_image, name = rb.name, gap = gap }
 end
 
 -- Runs `steps(rb, opts)` (they raise, or return nil, err on failure); a failure
@@ -844,6 +844,8 @@ function R.options(list)
 end
 
 local UPDATE_ACTIONS = { "rollback", "pause", "continue" }
+-- (Compose's update_config and rollback_config fields alike)
+local DEPLOY_FIELDS = { "parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order" }
 local ROLLBACK_ACTIONS = { "pause", "continue" }
 
 local function one_of(list, v)
@@ -889,6 +891,9 @@ function R.check_options(spec, opts, names)
     local ok, err = registry.parse(opts.image)
     if not ok then args.fail(spec, "--image: %s", err.message) end
   end
+  if opts.health and not opts.health:match("^https?://[^%s]+$") then
+    args.fail(spec, "--health %s: not an http:// or https:// URL", opts.health)
+  end
   if opts.port and not (opts.port == math.floor(opts.port) and opts.port >= 1 and opts.port <= 65535) then
     args.fail(spec, "--port must be a port number from 1 to 65535, not %s", opts.port)
   end
@@ -912,13 +917,19 @@ local function compose_config(spec, deploy, key, where, actions)
   if c == nil then return {} end
   where = where .. "." .. key
   if type(c) ~= "table" then args.fail(spec, "%s must be a mapping", where) end
+  for k in pairs(c) do
+    if not one_of(DEPLOY_FIELDS, k) then
+      args.fail(spec, "%s: unknown field %s (known: %s)", where, tostring(k), table.concat(DEPLOY_FIELDS, ", "))
+    end
+  end
+  local function shown(v) return type(v) == "table" and "a list or mapping" or tostring(v) end
   local out = {}
   local function count(f, min)
     local v = c[f]
     if v == nil then return end
     v = tonumber(v)
     if not v or v < min or v ~= math.floor(v) then
-      args.fail(spec, "%s.%s must be a whole number from %d, not %s", where, f, min, tostring(c[f]))
+      args.fail(spec, "%s.%s must be a whole number from %d, not %s", where, f, min, shown(c[f]))
     end
     out[f] = v
   end
@@ -926,8 +937,9 @@ local function compose_config(spec, deploy, key, where, actions)
   for _, f in ipairs { "delay", "monitor" } do
     if c[f] ~= nil then
       out[f] = R.duration(c[f])
-      if not out[f] or out[f] < 0 then
-        args.fail(spec, "%s.%s must be a duration such as 10s or 1m30s, not %s", where, f, tostring(c[f]))
+      if not out[f] or out[f] < 0 or out[f] > 86400 then
+        args.fail(spec, "%s.%s must be a duration from 0s to 24h such as 10s or 1m30s, not %s", where, f,
+          shown(c[f]))
       end
     end
   end
@@ -935,19 +947,19 @@ local function compose_config(spec, deploy, key, where, actions)
     out.max_failure_ratio = tonumber(c.max_failure_ratio)
     if not out.max_failure_ratio or out.max_failure_ratio < 0 or out.max_failure_ratio > 1 then
       args.fail(spec, "%s.max_failure_ratio must be a number from 0 to 1, not %s", where,
-        tostring(c.max_failure_ratio))
+        shown(c.max_failure_ratio))
     end
   end
   if c.failure_action ~= nil then
     if not one_of(actions, c.failure_action) then
       args.fail(spec, "%s.failure_action must be %s, not %s", where,
-        table.concat(actions, ", "):gsub(", (%w+)$", " or %1"), tostring(c.failure_action))
+        table.concat(actions, ", "):gsub(", (%w+)$", " or %1"), shown(c.failure_action))
     end
     out.failure_action = c.failure_action
   end
   if c.order ~= nil then
     if c.order ~= "start-first" and c.order ~= "stop-first" then
-      args.fail(spec, "%s.order must be start-first or stop-first, not %s", where, tostring(c.order))
+      args.fail(spec, "%s.order must be start-first or stop-first, not %s", where, shown(c.order))
     end
     out.order = c.order
   end
@@ -975,7 +987,8 @@ function R.groups(spec, opts, names)
       targets[#targets + 1] = c
     end
     if #(opts.label or {}) > 0 then
-      local list = assert(docker.containers { label = opts.label })
+      local list, lerr = docker.containers { label = opts.label }
+      if not list then R.refuse(spec, lerr, "--label: %s", lerr.message) end
       if #list == 0 then
         args.fail(spec, "no running container has the label%s %s", #opts.label > 1 and "s" or "",
           table.concat(opts.label, " and "))
@@ -1012,8 +1025,9 @@ function R.groups(spec, opts, names)
     -- (the order stays start-first where a route lets the previous version start
     -- beside the current one, unless said: Swarm's default is stop-first)
     for k, v in pairs(rc) do s.rollback[k] = v end
-    local list = assert(docker.containers { label = {
-      "com.docker.compose.project=" .. project.name, "com.docker.compose.service=" .. svc } })
+    local list, lerr = docker.containers { label = {
+      "com.docker.compose.project=" .. project.name, "com.docker.compose.service=" .. svc } }
+    if not list then R.refuse(spec, lerr, "service %q: %s", svc, lerr.message) end
     local targets = {}
     for _, c in ipairs(list) do targets[#targets + 1] = assert(docker.inspect(c.Id)) end
     table.sort(targets, function(a, b) return a.Name < b.Name end)
@@ -1037,9 +1051,10 @@ function R.prepare(c, opts)
   u.route = opts.route or R.find_route(name, opts.admin)
   if u.order == "start-first" and not u.route then
     local ports = R.published_ports(c)
-    log.warn(string.format("%s has no route%s: updating stop-first (requests fail while it restarts); "
-      .. "`clawengine adopt %s --route NAME --listen ADDR` puts it behind the traffic switch",
-      name, #ports > 0 and (" and publishes " .. table.concat(ports, ", ") .. " itself") or "", name))
+    -- said once something is to change (R.begin, R.plan): not for "up to date"
+    u.stop_first_why = string.format("%s has no route%s: updating stop-first (requests fail while it "
+      .. "restarts); `clawengine adopt %s --route NAME --listen ADDR` puts it behind the traffic switch",
+      name, #ports > 0 and (" and publishes " .. table.concat(ports, ", ") .. " itself") or "", name)
     u.order = "stop-first"
   end
   return u
@@ -1048,6 +1063,7 @@ end
 --- Prints the plan of an update (--dry-run) and returns its result. `traffic` are
 -- the policy's lines between the health gate and the retirement.
 function R.plan(u, opts, traffic)
+  if u.stop_first_why then log.warn(u.stop_first_why) end
   local lines = { string.format("plan for %s (%s):", u.name, u.order),
     opts.no_pull and ("  use " .. u.image .. " as it is here (--no-pull)") or ("  pull " .. u.image) }
   for _, b in ipairs(opts.backup or {}) do lines[#lines + 1] = "  back up " .. b end
@@ -1079,8 +1095,9 @@ function R.plan(u, opts, traffic)
   for _, l in ipairs(traffic or {}) do lines[#lines + 1] = "  " .. l end
   lines[#lines + 1] = string.format("  retire %s as %s%s, rename %s to %s", u.name, u.name, R.PREVIOUS,
     u.new_name, u.name)
+  local backups = #(opts.backup or {}) + #(opts.backup_volume or {}) > 0
   lines[#lines + 1] = "  on failure: " .. (u.route and "route back, " or "start the old one again, ")
-    .. "remove " .. u.new_name .. ", restore the backups"
+    .. "remove " .. u.new_name .. (backups and ", restore the backups" or "")
   io.write(table.concat(lines, "\n"), "\n")
   return { name = u.name, outcome = "planned" }
 end
@@ -1129,6 +1146,7 @@ end
 --- Opens the journal ("begin", with `fields` such as kind = "canary") and takes the
 -- backups.
 function R.begin(u, opts, fields)
+  if u.stop_first_why then log.warn(u.stop_first_why) end
   R.journal_open(u)
   local rec = { name = u.name, old_id = u.old_id, image = u.image, old_image = u.old_image,
     new_image = u.new_image, old_digest = u.old_digest or json.null, new_digest = u.new_digest or json.null,
@@ -1303,7 +1321,10 @@ function R.update_batch(cs, opts)
   for i, c in ipairs(cs) do
     local u = R.prepare(c, opts)
     local todo, res
-    if engine.dry_run then
+    local here = engine.dry_run and opts.no_pull and docker.image(u.image)
+    if here and here.Id == u.old_image then
+      res = result(u, "up to date")
+    elseif engine.dry_run then
       res = R.plan(u, opts, u.route and
         { string.format("switch route %s to %s, monitor %g s", u.route, u.new_name, opts.monitor) })
     else

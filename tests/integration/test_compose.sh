@@ -192,7 +192,15 @@ expect_err_has "clawengine: $T/compose-bad.yml: services.web.deploy.rollback_con
 sed 's/delay: 0s/delay: soon/' "$T/compose-rb.yml" >"$T/compose-bad.yml"
 claw run "$POLICY" --compose "$T/compose-bad.yml"
 expect_rc 2
-expect_err_has "clawengine: $T/compose-bad.yml: services.web.deploy.update_config.delay must be a duration such as 10s or 1m30s, not soon"
+expect_err_has "clawengine: $T/compose-bad.yml: services.web.deploy.update_config.delay must be a duration from 0s to 24h such as 10s or 1m30s, not soon"
+sed 's/{ parallelism: 2,/{ paralelism: 2,/' "$T/compose-rb.yml" >"$T/compose-bad.yml"
+claw run "$POLICY" --compose "$T/compose-bad.yml"
+expect_rc 2
+expect_err_has "clawengine: $T/compose-bad.yml: services.web.deploy.rollback_config: unknown field paralelism (known: parallelism, delay, failure_action, monitor, max_failure_ratio, order)"
+sed 's/monitor: 1s/monitor: 999999h/' "$T/compose-rb.yml" >"$T/compose-bad.yml"
+claw run "$POLICY" --compose "$T/compose-bad.yml"
+expect_rc 2
+expect_err_has "clawengine: $T/compose-bad.yml: services.web.deploy.rollback_config.monitor must be a duration from 0s to 24h such as 10s or 1m30s, not 999999h"
 expect_unchanged
 done_check
 

@@ -337,8 +337,11 @@ expect_out_has '"pauses":[]'
 claw route resume gw --all --holder run-a
 expect_rc 2
 claw route pause gw --holder "bad holder"
-expect_rc 1
-expect_err_has 'admin: "holder" must be a name'
+expect_rc 2
+expect_err_has "route pause: --holder \"bad holder\" is not a name"
+claw route pause gw --all
+expect_rc 2
+expect_err_has "route pause: --all is for resume"
 claw route resume gw
 expect_rc 0
 [ -n "$(version)" ] || fail "not serving after a resume of a route that was not paused"

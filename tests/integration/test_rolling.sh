@@ -69,6 +69,9 @@ snapshot
 claw_reporting run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
 expect_rc 0
 expect_out "claw-it-roll: up to date"
+claw --dry-run run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+expect_rc 0
+expect_out "claw-it-roll: up to date"
 expect_unchanged
 [ "$(reports)" = "check claw-it-roll up_to_date" ] || fail "reports to the daemon: $(reports)"
 done_check
@@ -255,6 +258,9 @@ expect_err_has "clawengine: --backup $T/no/such/file: cannot be read: No such fi
 claw run "$POLICY" claw-it-roll --health 'http://{host}:{port}/api/health' --port 70000
 expect_rc 2
 expect_err_has "clawengine: --port must be a port number from 1 to 65535, not 70000"
+claw run "$POLICY" claw-it-roll --health 'not a url'
+expect_rc 2
+expect_err_has "clawengine: --health not a url: not an http:// or https:// URL"
 claw run "$POLICY" claw-it-roll --image 'Bad Ref!!'
 expect_rc 2
 expect_err_has 'clawengine: --image: invalid image reference "Bad Ref!!"'

@@ -47,6 +47,13 @@ local function need(n, what)
   if #words ~= n then args.fail(spec, "route %s: expected %s", cmd, what) end
 end
 
+local function check_holder()
+  if opts.holder and not opts.holder:match("^[%w][%w_.-]*$") then
+    args.fail(spec, "route %s: --holder %q is not a name (a letter or digit, then letters, digits, '_', '.' and '-')",
+      cmd, opts.holder)
+  end
+end
+
 local function check_timeout(what)
   if opts.timeout and not (opts.timeout >= 0 and opts.timeout <= 86400) then
     args.fail(spec, "route %s: --timeout must be seconds from 0 to 86400, not %s", what, opts.timeout)
@@ -130,10 +137,13 @@ elseif cmd == "drain" then
 elseif cmd == "pause" then
   need(1, "ROUTE")
   check_timeout("pause")
+  check_holder()
+  if opts.all then args.fail(spec, "route pause: --all is for resume") end
   result, err = route.pause(words[1], { timeout = opts.timeout, holder = opts.holder, admin = opts.admin })
 elseif cmd == "resume" then
   need(1, "ROUTE")
   if opts.all and opts.holder then args.fail(spec, "route resume: --holder or --all, not both") end
+  check_holder()
   result, err = route.resume(words[1], { holder = opts.holder, all = opts.all, admin = opts.admin })
   if type(result) == "number" and result > 0 then
     io.stderr:write(string.format("route %s stays paused: %d pause(s) of other holders left "
