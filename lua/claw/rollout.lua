@@ -857,7 +857,7 @@ end
 -- what the user named is wrong, else (Docker unreachable, ...) exit by args.exit_code.
 function R.refuse(spec, err, fmt, ...)
   if err.code == "not_found" or err.code == "invalid" then args.fail(spec, fmt, ...) end
-  args.die(err, fmt, ...)
+  args.die(err, "%s", err.message) -- (what went wrong is not the name the user gave)
 end
 
 --- Checks the shared options (usage errors, exit 2, before anything changes) and
@@ -1288,8 +1288,13 @@ function R.failed(u, opts, reason)
   end
   local ok, uerr = R.undo(u, opts)
   local outcome = ok and "rolled back" or "rollback failed"
+  -- stop-first: from the old version's stop to it serving again
+  local gap = ok and u.t_stop and not u.route and time.monotonic() - u.t_stop or nil
+  if gap then
+    io.stderr:write(string.format("%s: stop-first gap %.2f s (requests failed meanwhile)\n", u.name, gap))
+  end
   R.finish(u, outcome, { reason = reason, restored = u.restored or json.array(), route_failures = failures,
-    rollback_error = not ok and tostring(uerr) or nil })
+    rollback_error = not ok and tostring(uerr) or nil, gap = gap })
   return result(u, outcome, { reason = reason, restored = u.restored })
 end
 

@@ -168,7 +168,7 @@ done_check
 check "Docker unreachable: rolling.lua exits 4 with Docker's words"
 DOCKER_HOST=unix:///nonexistent/docker.sock claw run "$HERE/../../policies/rolling.lua" some-app
 expect_rc 4
-expect_err 'clawengine: no container "some-app": cannot connect to the Docker daemon at unix:///nonexistent/docker.sock: no such socket (is dockerd running?)'
+expect_err 'clawengine: cannot connect to the Docker daemon at unix:///nonexistent/docker.sock: no such socket (is dockerd running?)'
 done_check
 
 check "--dry-run is refused for the daemon, which would serve for real"

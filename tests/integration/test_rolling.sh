@@ -232,6 +232,7 @@ check "without a route, a version that never becomes healthy: the old one starts
 claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 2
 expect_rc 1
 expect_out_has "claw-it-roll: rolled back: "
+expect_err_has "claw-it-roll: stop-first gap "
 [ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = 2.0.0 ] || fail "the old version does not serve"
 only_one
 done_check
