@@ -1425,6 +1425,14 @@ end
 local function run_group(g, update, results)
   local s, updated, failed, done = g.s, 0, 0, {}
   local size = s.parallelism > 0 and s.parallelism or #g.targets
+  if engine.dry_run and g.name then -- (a Compose service: how its batches would go)
+    local rc = s.rollback or R.rollback_config(s)
+    io.write(string.format("plan for service %s: %d container(s) in batches of %d, %g s apart; a failure "
+      .. "above %g of those tried: %s%s\n", g.name, #g.targets, size, s.delay, s.max_failure_ratio,
+      s.failure_action, s.failure_action == "rollback" and string.format(" (the ones updated roll back %d "
+      .. "at a time, %g s apart, each batch watched %g s; a failed rollback: %s)", rc.parallelism,
+      rc.delay, rc.monitor, rc.failure_action) or ""))
+  end
   for first = 1, #g.targets, size do
     if first > 1 and s.delay > 0 and not engine.dry_run then time.sleep(s.delay) end
     local batch = table.move(g.targets, first, math.min(first + size - 1, #g.targets), 1, {})

@@ -65,6 +65,7 @@ expect_rc 0
 expect_out_has "plan for $P-web-1 (start-first):"
 expect_out_has "  switch route web to $P-web-1-next, monitor 1 s"
 expect_out_has "$P-web-3: planned"
+expect_out_has "plan for service web: 3 container(s) in batches of 1, 1 s apart; a failure above 0 of those tried: rollback (the ones updated roll back 1 at a time, 0 s apart, each batch watched 5 s; a failed rollback: pause)"
 expect_out_has "  pull clawtest/gateway:v2"
 expect_out_has "  health gate: its Docker healthcheck (deadline the healthcheck's own)"
 claw --dry-run run "$POLICY" --compose "$T/compose.yml" --no-pull --timeout 9 \
