@@ -1350,10 +1350,7 @@ function R.update_batch(cs, opts)
   end
   local us = {}
   for k, t in ipairs(watched) do us[k] = t.u end
-  local mok, errs = pcall(R.monitor_all, us, opts.monitor, opts)
-  if not mok and type(errs) == "table" and errs.code == "interrupted" then error(errs, 0) end
-  local merr = not mok and errs or nil
-  if not mok then errs = nil end
+  local errs, merr = R.phase(R.monitor_all, us, opts.monitor, opts) -- (us: no retiring yet)
   for k, t in ipairs(watched) do
     local err = errs and errs[k] or merr
     local res
