@@ -289,7 +289,7 @@ static int save_state(daemon_t *d, claw_err *err)
                 cJSON_DeleteItemFromObject(b, counters[i]);
         }
         cJSON_DeleteItemFromObject(r, "no_backend");
-        static const char *const pause[] = { "paused", "pauses", "pause_left", "held" };
+        static const char *const pause[] = { "paused", "pauses", "held" };
         for (size_t i = 0; i < sizeof pause / sizeof *pause; i++) /* a pause ends with the daemon */
             cJSON_DeleteItemFromObject(r, pause[i]);
     }

@@ -912,9 +912,12 @@ int claw_proxy_resume(claw_proxy *p, const char *route_name, const char *holder,
     route *r = need_route(p, route_name, err);
     if (!r)
         return -1;
-    for (int i = 0; holder && i < r->npauses; i++)
-        if (strcmp(r->pauses[i].holder, holder) == 0)
-            pause_drop(r, i);
+    for (int i = 0; holder && i < r->npauses; i++) {
+        if (strcmp(r->pauses[i].holder, holder) == 0) {
+            pause_drop(r, i); /* (a holder has one pause at most) */
+            break;
+        }
+    }
     if (!holder || r->npauses == 0)
         release(p, r, 1);
     else
