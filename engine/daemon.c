@@ -244,6 +244,7 @@ struct daemon {
     claw_watch admin_w, sig_w;
     admin_client *clients;
     int stop, terminating;
+    int ending;            /* in finish(): nothing is persisted any more */
     double term_deadline;
     int takeover;          /* --takeover: the listening sockets come from the running daemon */
     int handover_fd;       /* --takeover: the connection to it, until it is told to retire */
@@ -320,6 +321,8 @@ static int save_state(daemon_t *d, claw_err *err)
 static void persist(daemon_t *d)
 {
     claw_err err;
+    if (d->ending) /* the routes are being freed, not removed: the state stays as it is */
+        return;
     if (save_state(d, &err) != 0)
         claw_log_printf(d->log, CLAW_LOG_ERROR, "%s", err.message);
 }
@@ -664,8 +667,16 @@ static void answer_later(ticket *t, cJSON *answer)
 static void on_drained(void *ud, int forced)
 {
     ticket *t = ud;
-    cJSON *a = ok_answer();
-    cJSON_AddNumberToObject(a, "forced", forced);
+    cJSON *a;
+    if (forced < 0) {
+        claw_err err;
+        claw_fail(&err, CLAW_E_CONFLICT, 0, "the drain of %s was ended: it was put back in service",
+                  t->req.container);
+        a = error_answer(&err);
+    } else {
+        a = ok_answer();
+        cJSON_AddNumberToObject(a, "forced", forced);
+    }
     persist(t->d);
     answer_later(t, a);
 }
@@ -1646,6 +1657,7 @@ static int start(daemon_t *d, const char *docker_host, claw_err *err)
 
 static void finish(daemon_t *d)
 {
+    d->ending = 1;
     claw_runs_free(d->runs); /* what still runs is killed: the daemon's end is theirs */
     d->runs = NULL;
     claw_lookups_free(d->lookups); /* their clients hear so before they are closed */

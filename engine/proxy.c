@@ -835,14 +835,23 @@ static void close_backend_conns(claw_proxy *p, const backend *b, int *closed)
     }
 }
 
+/* The end of a drain under way: its caller hears how many connections were closed. */
+static void end_drain(claw_proxy *p, backend *b, int forced)
+{
+    claw_drain_done done = b->done;
+    if (!done)
+        return;
+    b->done = NULL;
+    p->draining--;
+    done(b->done_ud, forced);
+}
+
 static void free_backend(claw_proxy *p, route *r, int i)
 {
     backend *b = r->slot[i];
-    close_backend_conns(p, b, NULL);
-    if (b->done) {
-        p->draining--;
-        b->done(b->done_ud, 0);
-    }
+    int closed = 0;
+    close_backend_conns(p, b, &closed);
+    end_drain(p, b, closed);
     free(b);
     r->slot[i] = NULL;
 }
@@ -975,6 +984,7 @@ int claw_proxy_backend(claw_proxy *p, const char *rname, const char *name,
     b->addrlen = len;
     b->weight = weight;
     b->state = CLAW_BACKEND_ACTIVE; /* (re)adding a drained backend puts it back */
+    end_drain(p, b, -1);            /* (its connections stay) */
     return 0;
 }
 
@@ -1023,6 +1033,7 @@ int claw_proxy_switch(claw_proxy *p, const char *route_name, const char *name, c
             r->slot[i]->weight = 0;
     b->weight = 100;
     b->state = CLAW_BACKEND_ACTIVE;
+    end_drain(p, b, -1);
     return 0;
 }
 
@@ -1201,12 +1212,8 @@ static void check_drains(claw_proxy *p)
             int forced = 0;
             if (b->active > 0 && p->now >= b->drain_deadline)
                 close_backend_conns(p, b, &forced);
-            if (b->active == 0) {
-                claw_drain_done done = b->done;
-                b->done = NULL;
-                p->draining--;
-                done(b->done_ud, forced);
-            }
+            if (b->active == 0)
+                end_drain(p, b, forced);
         }
     }
 }

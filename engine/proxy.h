@@ -21,7 +21,9 @@ typedef struct claw_watch {
 
 typedef enum { CLAW_BACKEND_ACTIVE, CLAW_BACKEND_DRAINING } claw_backend_state;
 
-/* Called once when a drain ends: forced = connections closed at the deadline. */
+/* Called once when a drain ends: forced = connections closed at the deadline (or
+ * when the backend was removed), or -1 when the backend was put back in service
+ * (added again, or switched to) before the drain ended. */
 typedef void (*claw_drain_done)(void *ud, int forced);
 
 claw_proxy *claw_proxy_new(const claw_log *log, double idle_timeout);

@@ -419,6 +419,28 @@ wait $c
 grep -qE "stopping on SIGTERM from pid [0-9]+: 1 connection\(s\) to finish" "$T/daemon.log" || fail "log: $(tail -3 "$T/daemon.log")"
 done_check
 
+check "a SIGTERM while a drain waits past drain_timeout keeps the saved routes"
+start_daemon
+"$CLAW" route create side --listen 127.0.0.1:$((PORT + 7)) --port 18789 --container claw-it-d-a >/dev/null ||
+  fail "route create side"
+curl -s --max-time 20 "http://127.0.0.1:$PORT/hold?ms=8000" >/dev/null &
+c=$!
+sleep 0.3
+"$CLAW" route drain gw claw-it-d-b --timeout 60 >/dev/null 2>&1 &
+sleep 0.3
+stop_daemon
+kill $c 2>/dev/null; wait $c 2>/dev/null
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["routes"]; n={x["name"] for x in r}
+assert n == {"gw", "side"}, n' "$T/state/routes.json" || fail "state after the stop: $(cat "$T/state/routes.json")"
+start_daemon
+"$CLAW" route add gw claw-it-d-b >/dev/null
+"$CLAW" route list >"$T/routes"
+grep -q "^side " "$T/routes" || fail "route side lost: $(cat "$T/routes")"
+"$CLAW" route delete side >/dev/null || fail "route delete side"
+[ "$(version)" = b ] || fail "after restart served by $(version)"
+stop_daemon
+done_check
+
 check "idle connections are closed after idle_timeout"
 IDLE=1 write_config
 start_daemon

@@ -1,5 +1,7 @@
-/* The traffic switch's route pauses: holders, deadlines, resume by holder or all. The
- * forwarding itself runs under load in tests/integration/test_daemon.sh. */
+/* The traffic switch's route pauses (holders, deadlines, resume by holder or all) and
+ * the ends of drains. The forwarding itself runs under load in
+ * tests/integration/test_daemon.sh. */
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +25,16 @@ static void nap(double seconds)
 {
     struct timespec ts = { 0, (long)(seconds * 1e9) };
     nanosleep(&ts, NULL);
+}
+
+/* A drain's end as its callback hears it: the last `forced`, and how many calls. */
+static int drain_forced = -2, drain_calls;
+
+static void drained(void *ud, int forced)
+{
+    (void)ud;
+    drain_forced = forced;
+    drain_calls++;
 }
 
 int main(void)
@@ -93,6 +105,32 @@ int main(void)
     CHECK_INT(claw_proxy_pause(p, "nope", "x", 10, &e), -1);
     CHECK_STR(e.code, CLAW_E_NOT_FOUND);
     CHECK_INT(claw_proxy_resume(p, "nope", NULL, &e), -1);
+
+    /* A drain ends when its backend has no connection left (at the next step), is
+     * put back in service (-1: added again, or switched to), or is removed. */
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(0x7f000001) };
+    const struct sockaddr *sa = (const struct sockaddr *)&a;
+    CHECK_INT(claw_proxy_backend(p, "web", "c1", sa, sizeof a, 100, &e), 0);
+    CHECK_INT(claw_proxy_drain(p, "web", "c1", 30, drained, NULL, &e), 0);
+    CHECK_INT(claw_proxy_drain(p, "web", "c1", 30, drained, NULL, &e), -1);
+    CHECK_STR(e.message, "backend \"c1\" of route \"web\" is draining already");
+    CHECK_INT(claw_proxy_backend(p, "web", "c1", sa, sizeof a, -1, &e), 0);
+    CHECK_INT(drain_calls, 1);
+    CHECK_INT(drain_forced, -1);
+    CHECK_INT(claw_proxy_step(p, 0, &e), 0); /* (nothing is left to end) */
+    CHECK_INT(drain_calls, 1);
+    CHECK_INT(claw_proxy_drain(p, "web", "c1", 30, drained, NULL, &e), 0);
+    CHECK_INT(claw_proxy_switch(p, "web", "c1", &e), 0);
+    CHECK_INT(drain_calls, 2);
+    CHECK_INT(drain_forced, -1);
+    CHECK_INT(claw_proxy_drain(p, "web", "c1", 30, drained, NULL, &e), 0);
+    CHECK_INT(claw_proxy_step(p, 0, &e), 0);
+    CHECK_INT(drain_calls, 3);
+    CHECK_INT(drain_forced, 0);
+    CHECK_INT(claw_proxy_drain(p, "web", "c1", 30, drained, NULL, &e), 0);
+    CHECK_INT(claw_proxy_backend_remove(p, "web", "c1", &e), 0);
+    CHECK_INT(drain_calls, 4);
+    CHECK_INT(drain_forced, 0);
 
     claw_proxy_free(p);
     fclose(logf);
