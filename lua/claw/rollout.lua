@@ -56,11 +56,15 @@ end
 
 -- For the recovery tests: die like kill -9 right after journaling a step named
 -- $CLAWENGINE_TEST_CRASH_AFTER (or "STEP@PERCENT" for a canary's weight step); or
--- raise an error there, as a bug would, with $CLAWENGINE_TEST_RAISE_AFTER.
+-- raise an error there, as a bug would, with $CLAWENGINE_TEST_RAISE_AFTER (the same names).
 local function crash_point(name, fields)
-  if os.getenv("CLAWENGINE_TEST_RAISE_AFTER") == name then error("test: raised after " .. name) end
-  local want = os.getenv("CLAWENGINE_TEST_CRASH_AFTER")
-  if want and (want == name or (fields and fields.percent and want == name .. "@" .. fields.percent)) then
+  local function wanted(var)
+    local want = os.getenv(var)
+    return want and (want == name or (fields and fields.percent and want == name .. "@" .. fields.percent)) and want
+  end
+  local raise = wanted("CLAWENGINE_TEST_RAISE_AFTER")
+  if raise then error("test: raised after " .. raise) end
+  if wanted("CLAWENGINE_TEST_CRASH_AFTER") then
     local f = io.open("/proc/self/stat")
     local pid = f:read("n")
     f:close()
@@ -117,13 +121,13 @@ function R.finish(u, outcome, fields)
 end
 
 --- Moves `from`'s share of new connections on route `rname` to `to` (added first
--- when the route does not have it). With one backend this is a switch; with
+-- when the route does not have it); `share` (default 100) when `from` has none now. With one backend this is a switch; with
 -- replicas on one route the other backends keep their shares.
-function R.route_move(rname, from, to, opts)
+function R.route_move(rname, from, to, opts, share)
   local o = { admin = opts.admin }
   local routes, err = route.list(o)
   if not routes then return nil, err end
-  local weight, has_to = 100, false
+  local weight, has_to = share or 100, false
   for _, r in ipairs(routes) do
     if r.name == rname then
       for _, b in ipairs(r.backends) do
@@ -352,6 +356,10 @@ function R.route_back(u, opts, notes)
     else
       ok, err = R.route_move(u.route, u.new_name, u.name, opts)
     end
+    -- a drain of the old one cut short (a retire that failed) ends: added again, it
+    -- serves again
+    local b = ok and R.backend(u.route, u.name, opts)
+    if b and b.state == "draining" then ok, err = route.add(u.route, u.name, { admin = opts.admin }) end
     notes[#notes + 1] = ok and "route back to the old container" or ("route not switched back: " .. tostring(err))
   end
   return has_new
@@ -359,7 +367,7 @@ end
 
 --- Undo: the old container serves again under its name, with its backups back,
 -- and no new container is left. Used on failure, by recover and by rollback.
-function R.undo(u, opts)
+function R.undo(u, opts, keep_new)
   if u.kind == "rollback" then return R.undo_rollback(u, opts) end
   local notes = {}
   local old = docker.inspect(u.old_id)
@@ -368,22 +376,37 @@ function R.undo(u, opts)
     return fail("not_found", "the old container %s is gone; %s is left as it is", u.old_id, u.new_name)
   end
   -- The old version starts (again) on its restored state: meanwhile the route holds
-  -- new connections, rather than send them to a stopped container or to the old
-  -- version on state the new one migrated.
+  -- new connections (or its other backends take them), rather than send them to a
+  -- stopped container or to the old version on state the new one migrated.
   local cold = not old.State.Running
   local restart = not cold and R.mounts_any(old, u.backups)
   local held = u.route and (cold or restart) and R.hold(u, opts)
   local has_new = R.route_back(u, opts, notes)
+  local share -- (the old one's share, given back once it serves again: it may have another address)
+  if u.route and (cold or restart) then
+    local b = R.backend(u.route, u.name, opts)
+    share = b and b.weight > 0 and math.tointeger(b.weight) or u.share
+    if b and b.weight > 0 then route.weight(u.route, { [u.name] = 0 }, { admin = opts.admin }) end
+  end
   if has_new then
     -- Requests in flight on the new container finish before it goes (briefly:
     -- an idle keep-alive connection is closed at the deadline).
     route.drain(u.route, u.new_name, { timeout = math.min(opts.drain_timeout or 5, 5), admin = opts.admin })
   end
-  if u.new_id or u.new_name then
+  if u.route and u.new_name then route.remove(u.route, u.new_name, { admin = opts.admin }) end
+  if keep_new and u.new_id then
+    -- (failure action pause: kept, stopped, for a look; the next run replaces it)
+    local ok, err = docker.stop(u.new_id)
+    if not ok then return nil, err end
+    notes[#notes + 1] = u.new_name .. " kept, stopped"
+  elseif u.new_id or u.new_name then
     R.remove_if_exists(u.new_id or u.new_name)
-    if u.route and u.new_name then route.remove(u.route, u.new_name, { admin = opts.admin }) end
   end
   local ran, ok, err = pcall(R.restore_old, u, old, cold, restart, opts, notes)
+  if share then
+    local added, aerr = route.add(u.route, u.name, { weight = share, admin = opts.admin })
+    if not added then notes[#notes + 1] = "not back on route " .. u.route .. ": " .. tostring(aerr) end
+  end
   if held then R.unhold(u, opts) end
   if not ran then return nil, ok end
   if not ok then return nil, err end
@@ -792,6 +815,8 @@ function R.from_records(path, records)
       u.backups[#u.backups + 1] = { path = rec.path, id = rec.id, sha256 = rec.sha256, kind = rec.kind }
     elseif rec.step == "created" then
       u.new_id, u.kept = rec.new_id, rec.kept
+    elseif rec.step == "stop-old" then
+      u.share = rec.share
     elseif rec.step == "restore" then
       u.restoring = true
     elseif rec.step == "switch" or rec.step == "weight" then -- "weight": a canary's step
@@ -1194,7 +1219,20 @@ function R.start_new(u, opts, nowait)
     if not ok then return nil, err end
     -- a leftover NAME-next goes before the old version stops, not during the gap
     R.remove_if_exists(u.new_name)
-    assert(R.step(u, "stop-old"))
+    local share
+    if u.route then
+      -- New connections go to the route's other backends meanwhile, or wait while
+      -- none serves; the old version's own stop ends the requests it has.
+      local b = R.backend(u.route, u.name, opts)
+      share = b and b.weight > 0 and math.tointeger(b.weight) or nil
+      u.held = R.hold(u, opts)
+    end
+    assert(R.step(u, "stop-old", { share = share }))
+    u.share = share
+    if share then
+      local ok, err = route.weight(u.route, { [u.name] = 0 }, { admin = opts.admin })
+      if not ok then return nil, err end
+    end
     u.t_stop = time.monotonic()
     local ok, err = docker.stop(u.old_id)
     if not ok then return nil, err end
@@ -1234,9 +1272,21 @@ end
 function R.switch(u, opts)
   assert(R.step(u, "switch"))
   u.switched = true
-  local ok, err = R.route_move(u.route, u.name, u.new_name, opts)
+  local ok, err = R.route_move(u.route, u.name, u.new_name, opts, u.share)
   u.t_serving = time.monotonic()
+  if u.held then R.unhold(u, opts) end
   return ok, err
+end
+
+-- Stop-first: says the gap from the old version's stop to `t`, when a version serves
+-- again, and what the clients saw meanwhile; returns it (nil: nothing stopped).
+local function stop_gap(u, t)
+  if not (u.t_stop and t) then return nil end
+  local gap = t - u.t_stop
+  io.stderr:write(string.format("%s: stop-first gap %.2f s (%s)\n", u.name, gap, not u.route
+    and "no route: requests failed meanwhile" or u.held and "new connections waited on the paused route"
+    or "the route's other backends served"))
+  return gap
 end
 
 --- The new version stays: the old one retires as NAME-previous, the new image is
@@ -1250,16 +1300,12 @@ function R.promote(u, opts, fields)
   if not ok then return R.failed(u, opts, err) end
   R.tag_stable(u)
   if opts.cleanup and u.prev_rollback then R.cleanup(u.prev_rollback.Id, u) end
-  -- stop-first: from the old version's stop to the new one serving
-  local gap = u.t_stop and u.t_serving and (u.t_serving - u.t_stop) or nil
+  local gap = stop_gap(u, u.t_serving)
   local rec = { seconds_to_healthy = u.ready, gap = gap or json.null, route_failures = route_failures or json.null }
   for k, v in pairs(fields or {}) do rec[k] = v end
   R.finish(u, "updated", rec)
   log.info("updated", { container = u.name, image = u.image, healthy_after = string.format("%.2fs", u.ready),
     gap = gap and string.format("%.2fs", gap) or nil })
-  if gap then
-    io.stderr:write(string.format("%s: stop-first gap %.2f s (requests failed meanwhile)\n", u.name, gap))
-  end
   return result(u, "updated", { seconds_to_healthy = u.ready, gap = gap })
 end
 
@@ -1274,7 +1320,11 @@ function R.failed(u, opts, reason)
   if not u.journal then return result(u, "failed", { reason = reason }) end -- nothing began
   -- (what the route saw to the new container, read before it leaves the route)
   local failures = u.route and R.route_failures(u.route, u.new_name, opts) or json.null
-  if opts.failure_action == "pause" then
+  -- Stop-first, the old version starts again (on its state) even to pause; the new
+  -- one is kept, stopped.
+  local old = opts.failure_action == "pause" and docker.inspect(u.old_id)
+  local keep_new = old and not old.State.Running
+  if opts.failure_action == "pause" and not keep_new then
     local notes = {}
     R.route_back(u, opts, notes)
     if u.route and u.new_name and R.route_has(u.route, u.new_name, opts) then
@@ -1286,15 +1336,11 @@ function R.failed(u, opts, reason)
     R.finish(u, "paused", { reason = reason, notes = #notes > 0 and notes or nil, route_failures = failures })
     return result(u, "paused", { reason = reason })
   end
-  local ok, uerr = R.undo(u, opts)
-  local outcome = ok and "rolled back" or "rollback failed"
-  -- stop-first: from the old version's stop to it serving again
-  local gap = ok and u.t_stop and not u.route and time.monotonic() - u.t_stop or nil
-  if gap then
-    io.stderr:write(string.format("%s: stop-first gap %.2f s (requests failed meanwhile)\n", u.name, gap))
-  end
+  local ok, uerr = R.undo(u, opts, keep_new)
+  local outcome = ok and (keep_new and "paused" or "rolled back") or "rollback failed"
+  local gap = ok and stop_gap(u, time.monotonic()) or nil
   R.finish(u, outcome, { reason = reason, restored = u.restored or json.array(), route_failures = failures,
-    rollback_error = not ok and tostring(uerr) or nil, gap = gap })
+    rollback_error = not ok and tostring(uerr) or nil, gap = gap, notes = keep_new and ok and uerr or nil })
   return result(u, outcome, { reason = reason, restored = u.restored })
 end
 

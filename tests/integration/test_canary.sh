@@ -251,6 +251,19 @@ for stepname in weight@10 weight@100 retire; do
   done_check
 done
 
+check "an error raised at a canary step (as a bug would) is undone at once"
+fresh
+echo '{"v":1}' >"$T/cfg/app.json"
+CLAWENGINE_TEST_RAISE_AFTER=weight@10 claw run "$POLICY" $C --image clawtest/gateway:v2 --no-pull \
+  --backup "$T/cfg/app.json" --steps 10,100 --step-duration 0.3
+expect_rc 1
+expect_out_has "$C: rolled back: "
+expect_out_has "test: raised after weight@10"
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+only_one
+"$CLAW" history $C | tail -n 1 | grep -q "rolled back" || fail "history: $("$CLAW" history $C | tail -n 1)"
+done_check
+
 check "rolling.lua --notify: the rollback is notified; a target that fails is said, the exit code stays"
 fresh
 claw run "$ROLLING" $C --image clawtest/gateway:never-healthy --no-pull --timeout 2 \

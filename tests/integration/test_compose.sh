@@ -177,6 +177,31 @@ together=$(python3 -c 'import sys; a,b=map(float,sys.argv[1:]); print(a < b)' \
 load_check
 done_check
 
+check "stop-first with replicas: no pause of the route while the others serve, 0 failed"
+cat >"$T/compose-sf.yml" <<YML
+name: $P
+services:
+  web:
+    image: clawtest/gateway:v2
+    deploy:
+      update_config: { parallelism: 1, delay: 0s, monitor: 0s, order: stop-first, failure_action: rollback }
+      rollback_config: { parallelism: 1, order: stop-first }
+YML
+ODD=3 replicas -e READY_DELAY=60 -e FAULT_VERSION=2.0.0 # (its v1, stopped first, starts again sound)
+pauses=$(grep -c "admin: pause web" "$T/daemon.log")
+load_start 14s "http://127.0.0.1:$PORT/" -c8 -H "Connection: close"
+sleep 0.5
+claw run "$POLICY" --compose "$T/compose-sf.yml" --no-pull --timeout 3
+expect_rc 1
+expect_out_has "$P-web-3: rolled back: container $P-web-3-next is not healthy after "
+expect_out_has "$P-web-1: rolled back: another target of the same group failed"
+for i in 1 2 3; do
+  [ "$(docker inspect -f '{{.Config.Image}}' $P-web-$i)" = clawtest/gateway:v1 ] || fail "replica $i not on v1"
+done
+[ "$(grep -c "admin: pause web" "$T/daemon.log")" = "$pauses" ] || fail "the route was paused: $(grep "admin: pause" "$T/daemon.log")"
+load_check
+done_check
+
 check "a service that is not in the file; a file that is not there"
 snapshot
 claw run "$POLICY" --compose "$T/compose.yml" nope

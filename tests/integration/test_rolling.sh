@@ -144,6 +144,28 @@ only_one
 fresh
 done_check
 
+check "--order stop-first on a route: new connections wait for the new version, 0 failed; a failure puts the old one back"
+# (wrk waits up to 10 s for an answer: the failure's pause lasts the stop, the new
+# version's 2 s and the old one's start)
+load_start 10s "http://127.0.0.1:$PORT/" -H "Connection: close" --timeout 10s
+sleep 0.5
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0 --order stop-first
+expect_rc 0
+expect_out "claw-it-roll: updated"
+expect_err_has "claw-it-roll: stop-first gap "
+expect_err_has " s (new connections waited on the paused route)"
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+# (the old version starts again, maybe at another address: the route looks it up again)
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 2 --order stop-first
+expect_rc 1
+expect_out_has "claw-it-roll: rolled back: "
+load_check
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+grep -q "admin: resume web" "$T/daemon.log" || fail "the route was not paused and resumed"
+only_one
+fresh
+done_check
+
 check "state the new version migrated is restored on rollback"
 mkdir -p "$T/state"
 fresh -v "$T/state:/state" -e STATE_FILE=/state/version -e REFUSE_NEWER_STATE=1
@@ -234,6 +256,17 @@ expect_rc 1
 expect_out_has "claw-it-roll: rolled back: "
 expect_err_has "claw-it-roll: stop-first gap "
 [ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = 2.0.0 ] || fail "the old version does not serve"
+only_one
+done_check
+
+check "without a route, --failure-action pause: the old one starts again, the new one is kept, stopped"
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 2 --failure-action pause
+expect_rc 1
+expect_out_has "claw-it-roll: paused: "
+[ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = 2.0.0 ] || fail "the old version does not serve"
+[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-next 2>&1)" = "exited clawtest/gateway:never-healthy" ] ||
+  fail "claw-it-roll-next: $(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-next 2>&1)"
+docker rm -f claw-it-roll-next >/dev/null
 only_one
 done_check
 

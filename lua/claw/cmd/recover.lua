@@ -45,7 +45,7 @@ for _, path in ipairs(files) do
     if forward then
       ok, err = true, nil
       if u.route and u.last == "switch" then -- (again: a move already made changes nothing)
-        ok, err = R.route_move(u.route, u.name, u.new_name, opts)
+        ok, err = R.route_move(u.route, u.name, u.new_name, opts, u.share)
       end
       if ok then ok, err = R.retire(u, opts) end
       if ok and u.kind ~= "rollback" and u.new_image and u.image then R.tag_stable(u) end
