@@ -229,7 +229,10 @@ int main(int argc, char **argv)
         if (rc == 0 && !c.dry_run) {
             /* Updates a crash or a kill left halfway are finished or undone first. */
             char *rargv[] = { "recover", "--quiet", NULL };
-            if (run_policy(&c, "recover", 1, rargv + 1) != CLAW_EXIT_OK)
+            int rrc = run_policy(&c, "recover", 1, rargv + 1);
+            if (rrc == CLAW_EXIT_INTERRUPTED)
+                rc = rrc; /* (the policy does not run) */
+            else if (rrc != CLAW_EXIT_OK)
                 fprintf(stderr, "clawengine: recovering interrupted updates failed; going on\n");
         }
         if (rc == 0)

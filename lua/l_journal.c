@@ -70,14 +70,11 @@ static int lock_close(lua_State *L)
     return 0;
 }
 
-/* journal.lock(path): held until closed (or collected, or the process ends). */
+/* journal.lock(path): held until closed (or collected, or the process ends); under
+ * --dry-run a lock that holds nothing. */
 static int l_lock(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    if (claw_rt_get(L)->dry_run) {
-        lua_pushboolean(L, 1);
-        return 1;
-    }
     int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
     *fd = -1;
     if (luaL_newmetatable(L, LOCK_MT)) {
@@ -85,10 +82,14 @@ static int l_lock(lua_State *L)
         lua_setfield(L, -2, "__gc");
         lua_pushcfunction(L, lock_close);
         lua_setfield(L, -2, "__close");
+        lua_newtable(L);
+        lua_pushcfunction(L, lock_close);
+        lua_setfield(L, -2, "close");
+        lua_setfield(L, -2, "__index");
     }
     lua_setmetatable(L, -2);
     claw_err e;
-    if ((*fd = claw_journal_lock(path, &e)) < 0)
+    if (!claw_rt_get(L)->dry_run && (*fd = claw_journal_lock(path, &e)) < 0)
         return claw_pusherror(L, &e);
     return 1;
 }

@@ -109,7 +109,6 @@ for _, g in ipairs(groups) do
       args.fail(spec, "%s is not served by a route of the daemon: a canary needs the traffic switch to share "
         .. "new connections (`clawengine adopt %s --route NAME --listen ADDR` puts it behind one)", name, name)
     end
-    if not R.route_has(r, name, opts) then args.fail(spec, "route %q does not serve %s", r, name) end
   end
 end
 
@@ -264,7 +263,11 @@ local function canary(c, s)
   if ok then ok, err = R.phase(run_steps, u, s, a) end
   -- An abort always undoes (a Compose failure_action pause or continue is for the
   -- containers after the canary).
-  if not ok then return R.failed(u, setmetatable({ failure_action = "rollback" }, { __index = s }), err) end
+  if not ok then
+    local r = R.failed(u, R.undoing(s), err)
+    if R.interrupted(err) then error(err, 0) end -- (undone: the interrupt goes on up)
+    return r
+  end
   local summary = {
     connections = a.c1.total - a.c0.total, failed = failures(a.c1) - failures(a.c0),
     old_connections = a.b1.total - a.b0.total, old_failed = failures(a.b1) - failures(a.b0),

@@ -42,16 +42,34 @@ R.fail = fail
 R.repository = image.repository
 
 --- Journal: a new file for this attempt, and a writer for its steps.
+--- One change of a container at a time: takes the lock of `u.name` (u.name_lock,
+-- held until its journal ends: R.finish) when no other process holds it and none
+-- of its journals is left pending (recover first).
+function R.claim(u)
+  if u.name_lock then return true end
+  local held = journal.lock(string.format("%s/%s.lock", journal.dir(), u.name))
+  local pending = held and R.pending(u.name)
+  if not held or pending then
+    if held then held:close() end
+    return fail("conflict", "an update of %s is under way or was interrupted (%s); run clawengine recover",
+      u.name, pending or "another process changes it now")
+  end
+  u.name_lock = held
+  return true
+end
+
 function R.journal_open(u)
+  local claimed, cerr = R.claim(u)
+  if not claimed then return nil, cerr end
   -- (milliseconds: an update and a rollback of one container may start in one second)
   local now = time.now()
   local stamp = time.format(now, "%Y%m%dT%H%M%S", { utc = true }) .. string.format(".%03dZ",
     math.floor(now % 1 * 1000))
-  u.journal = string.format("%s/%s-%s.journal", journal.dir(), stamp, u.name)
-  u.started = now
-  u.timeline = {}
+  local path = string.format("%s/%s-%s.journal", journal.dir(), stamp, u.name)
   -- Held while this process runs: recover leaves a live update alone.
-  u.lock = assert(journal.lock(u.journal))
+  u.lock = assert(journal.lock(path))
+  u.journal, u.started, u.timeline = path, now, {}
+  return true
 end
 
 -- For the recovery tests: die like kill -9 right after journaling a step named
@@ -117,7 +135,12 @@ end
 function R.finish(u, outcome, fields)
   local rec = { outcome = outcome, duration = time.now() - (u.started or time.now()) }
   for k, v in pairs(fields or {}) do rec[k] = v end
-  return R.step(u, "end", rec)
+  local ok, err = R.step(u, "end", rec)
+  if u.name_lock then -- (the next change of the container may begin)
+    u.name_lock:close()
+    u.name_lock = nil
+  end
+  return ok, err
 end
 
 --- Moves `from`'s share of new connections on route `rname` to `to` (added first
@@ -150,13 +173,38 @@ function R.route_has(rname, backend, opts)
   return R.backend(rname, backend, opts) ~= nil
 end
 
+--- The routes of the daemon that serve container `name` (their names, sorted;
+-- none when no daemon runs).
+function R.routes_of(name, admin)
+  local found = {}
+  for _, r in ipairs(route.list { admin = admin } or {}) do
+    for _, b in ipairs(r.backends) do
+      if b.container == name and b.state ~= "draining" then found[#found + 1] = r.name end
+    end
+  end
+  table.sort(found)
+  return found
+end
+
 --- The route of the daemon that serves container `name`, if a daemon runs.
 function R.find_route(name, admin)
-  local routes = route.list { admin = admin }
-  if not routes then return nil end
-  for _, r in ipairs(routes) do
-    for _, b in ipairs(r.backends) do
-      if b.container == name and b.state ~= "draining" then return r.name end
+  return R.routes_of(name, admin)[1]
+end
+
+--- Refuses targets (usage error, before anything changes) an update could not
+-- carry over on the daemon: one served by several routes (an update moves one; the
+-- others would keep the old container's address), or not by the --route given.
+local function check_routes(spec, opts, targets)
+  for _, c in ipairs(targets) do
+    local name = c.Name:gsub("^/", "")
+    local routes = R.routes_of(name, opts.admin)
+    if #routes > 1 then
+      args.fail(spec, "%s is served by the routes %s: an update moves one route only (take it out of the "
+        .. "others first: clawengine route remove ROUTE %s)", name, table.concat(routes, ", "), name)
+    end
+    if opts.route and routes[1] ~= opts.route then
+      args.fail(spec, "route %q does not serve %s%s", opts.route, name,
+        routes[1] and (" (route " .. routes[1] .. " does)") or "")
     end
   end
 end
@@ -599,17 +647,26 @@ end
 -- a batch of rollbacks starts together): returns the rollback under way, or nil and
 -- the error (undone then).
 function R.rollback_begin(name, opts)
+  local claim = { name = name }
+  local claimed, cerr = R.claim(claim)
+  if not claimed then return nil, cerr end
   local last = R.last_update(name)
-  if not last then return fail("not_found", "no completed update of %s in the history", name) end
-  local current, ierr = docker.inspect(name)
-  if not current then return nil, ierr end
-  if current.Id ~= last.new_id then
-    return fail("conflict", "%s is not the container the last update made (it was changed since)", name)
+  local current, refused = docker.inspect(name)
+  if not last then
+    refused = select(2, fail("not_found", "no completed update of %s in the history", name))
+  elseif current and current.Id ~= last.new_id then
+    refused = select(2, fail("conflict", "%s is not the container the last update made (it was changed since)",
+      name))
+  end
+  if refused or not current then
+    claim.name_lock:close()
+    return nil, refused
   end
   local rb = { name = name, old_id = current.Id, image = "rollback", new_name = name .. R.NEXT,
     route = R.find_route(name, opts.admin), kind = "rollback", t0 = time.monotonic(), last = last,
-    current = current }
-  R.journal_open(rb)
+    current = current, name_lock = claim.name_lock }
+  local opened, oerr = R.journal_open(rb)
+  if not opened then return nil, oerr end
   assert(R.step(rb, "begin", { name = name, kind = "rollback", old_id = current.Id,
     old_image = current.Image, new_image = last.old_image, route = rb.route or json.null,
     new_name = rb.new_name, of = last.journal }))
@@ -634,6 +691,7 @@ function R.rollback_call(rb, steps, opts)
   local ok, done, err = pcall(steps, rb, opts)
   if not ok then err = done elseif not done then ok = false end
   if ok then return true end
+  if R.interrupted(err) and rb.switched then error(err, 0) end -- (recover finishes it)
   local reason = tostring(type(err) == "table" and err.message or err)
   if rb.switched then
     -- the previous version serves already: recover finishes what is left
@@ -643,6 +701,7 @@ function R.rollback_call(rb, steps, opts)
   local undone, uerr = R.undo_rollback(rb, opts)
   R.finish(rb, "rollback failed", { reason = reason, restored = rb.restored or json.array(),
     rollback_error = not undone and tostring(uerr) or nil })
+  if R.interrupted(err) then error(err, 0) end -- (undone: the interrupt goes on up)
   return fail(type(err) == "table" and err.code or "failed", "%s; %s", reason, undone
     and "the current version serves again, unchanged" or ("undoing it failed too: " .. tostring(uerr)))
 end
@@ -825,7 +884,7 @@ function R.from_records(path, records)
       u.outcome = rec.outcome
       u.ended = rec
     end
-    u.last = rec.step
+    if rec.step ~= "recover-failed" then u.last = rec.step end -- (the step it stopped after)
   end
   return u
 end
@@ -1020,7 +1079,13 @@ function R.groups(spec, opts, names)
       end
       for _, c in ipairs(list) do targets[#targets + 1] = assert(docker.inspect(c.Id)) end
     end
-    return { { targets = targets, s = settings() } }
+    -- a container named twice (by name and by label) is updated once
+    local seen, once = {}, {}
+    for _, c in ipairs(targets) do
+      if not seen[c.Id] then once[#once + 1], seen[c.Id] = c, true end
+    end
+    check_routes(spec, opts, once)
+    return { { targets = once, s = settings() } }
   end
   local project, err = yaml.compose(opts.compose)
   if not project then args.fail(spec, "--compose %s: %s", opts.compose, err.message) end
@@ -1059,6 +1124,7 @@ function R.groups(spec, opts, names)
     if #targets == 0 then
       args.fail(spec, "service %q of project %q has no running container", svc, project.name)
     end
+    check_routes(spec, opts, targets)
     groups[#groups + 1] = { name = svc, targets = targets, s = s }
   end
   return groups
@@ -1172,7 +1238,8 @@ end
 -- backups.
 function R.begin(u, opts, fields)
   if u.stop_first_why then log.warn(u.stop_first_why) end
-  R.journal_open(u)
+  local opened, oerr = R.journal_open(u)
+  if not opened then return nil, oerr end
   local rec = { name = u.name, old_id = u.old_id, image = u.image, old_image = u.old_image,
     new_image = u.new_image, old_digest = u.old_digest or json.null, new_digest = u.new_digest or json.null,
     route = u.route or json.null, order = u.order, new_name = u.new_name }
@@ -1345,15 +1412,27 @@ function R.failed(u, opts, reason)
 end
 
 --- Runs a phase of update `u`: `f(u, ...)`. An error it raises (a bug, a journal
--- that cannot be written) fails the update like one it returns, so that R.failed
--- undoes it rather than leave it half done. Two exceptions go on up: an interrupt,
--- and an error once the old version retires (u.retiring): that update can only go
--- forward, which `clawengine recover` does (it runs before the next `run` too).
+-- that cannot be written, an interrupt) fails the update like one it returns, so
+-- that R.failed undoes it rather than leave it half done; the caller raises an
+-- interrupt again once the update is undone (R.interrupted). An error once the old
+-- version retires (u.retiring) goes on up: that update can only go forward, which
+-- `clawengine recover` does (it runs before the next `run` too).
 function R.phase(f, u, ...)
   local ok, a, b = pcall(f, u, ...)
   if ok then return a, b end
-  if (type(a) == "table" and a.code == "interrupted") or u.retiring then error(a, 0) end
+  if u.retiring then error(a, 0) end
   return nil, a
+end
+
+--- Is `err` an interrupt (SIGINT, SIGTERM)?
+function R.interrupted(err)
+  return type(err) == "table" and err.code == "interrupted"
+end
+
+--- The options of the undo of an interrupted update: a rollback, whatever the
+-- failure action.
+function R.undoing(opts)
+  return setmetatable({ failure_action = "rollback" }, { __index = opts })
 end
 
 --- The rolling update of one container: the new version beside the old one,
@@ -1369,7 +1448,15 @@ end
 -- together, then each is promoted or fails alone. Returns their results, in order.
 function R.update_batch(cs, opts)
   local results, started, watched = {}, {}, {}
+  -- An interrupt: what has begun is undone, the rest is not tried, and the
+  -- interrupt goes on up.
+  local stop
+  local function failed(u, err)
+    if R.interrupted(err) then stop = err end
+    return R.failed(u, stop and R.undoing(opts) or opts, err)
+  end
   for i, c in ipairs(cs) do
+    if stop then break end
     local u = R.prepare(c, opts)
     local todo, res
     local here = engine.dry_run and opts.no_pull and docker.image(u.image)
@@ -1386,23 +1473,26 @@ function R.update_batch(cs, opts)
     else
       local ok, err = R.phase(R.begin, u, opts)
       if ok then ok, err = R.phase(R.start_new, u, opts, true) end
-      if ok then started[#started + 1] = { i = i, u = u } else results[i] = R.failed(u, opts, err) end
+      if ok then started[#started + 1] = { i = i, u = u } else results[i] = failed(u, err) end
     end
   end
   for _, t in ipairs(started) do
-    local ok, err = R.phase(R.gate_new, t.u, opts)
+    local ok, err = not stop, stop
+    if ok then ok, err = R.phase(R.gate_new, t.u, opts) end
     if ok and t.u.route then ok, err = R.phase(R.switch, t.u, opts) end
-    if ok then watched[#watched + 1] = t else results[t.i] = R.failed(t.u, opts, err) end
+    if ok then watched[#watched + 1] = t else results[t.i] = failed(t.u, err) end
   end
   local us = {}
   for k, t in ipairs(watched) do us[k] = t.u end
-  local errs, merr = R.phase(R.monitor_all, us, opts.monitor, opts) -- (us: no retiring yet)
+  local errs, merr
+  if not stop then errs, merr = R.phase(R.monitor_all, us, opts.monitor, opts) end -- (us: no retiring yet)
   for k, t in ipairs(watched) do
-    local err = errs and errs[k] or merr
+    local err = stop or errs and errs[k] or merr
     local res
     if not err then res, err = R.phase(R.promote, t.u, opts) end
-    results[t.i] = res or R.failed(t.u, opts, err)
+    results[t.i] = res or failed(t.u, err)
   end
+  if stop then error(stop, 0) end
   return results
 end
 

@@ -229,7 +229,7 @@ expect_err "clawengine: --check $T/notfn.lua: the file must return a function(ct
 $U"
 claw run "$POLICY" $C --image clawtest/gateway:v2 --no-pull --route nope
 expect_rc 2
-expect_err "clawengine: route \"nope\" does not serve $C
+expect_err "clawengine: route \"nope\" does not serve $C (route web does)
 $U"
 claw --dry-run run "$POLICY" $C --image clawtest/gateway:v2 --steps 20,100 --step-duration 2
 expect_rc 0

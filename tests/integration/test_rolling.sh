@@ -317,6 +317,26 @@ expect_out_has "No such image: clawtest/none:404"
 expect_unchanged
 done_check
 
+check "a container two routes serve, or not the --route given: refused; one named twice is updated once"
+fresh --label claw-it-dup=1
+"$CLAW" route create other --listen 127.0.0.1:$((PORT + 2)) --port 18789 --container claw-it-roll >/dev/null ||
+  fail "route create other"
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+expect_rc 2
+expect_err_has "clawengine: claw-it-roll is served by the routes other, web: an update moves one route only"
+"$CLAW" route delete other >/dev/null
+claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --route nope
+expect_rc 2
+expect_err_has "clawengine: route \"nope\" does not serve claw-it-roll (route web does)"
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+claw run "$POLICY" claw-it-roll --label claw-it-dup=1 --image clawtest/gateway:v2 --no-pull --monitor 0
+expect_rc 0
+expect_out "claw-it-roll: updated"
+[ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+only_one
+fresh
+done_check
+
 check "an error raised in the middle (as a bug would) is undone at once; after retire, recover finishes it"
 fresh
 echo '{"v":1}' >"$T/cfg/app.json"
@@ -445,12 +465,35 @@ for _ in $(seq 1 100); do grep -q "switch" "$T/first" && break; sleep 0.1; done
 claw run "$POLICY" claw-it-roll --image clawtest/gateway:v3 --no-pull --monitor 0
 expect_rc 1
 expect_out_has "claw-it-roll: failed: an update of claw-it-roll is under way or was interrupted ("
+claw rollback claw-it-roll
+expect_rc 1
+expect_err_has "an update of claw-it-roll is under way or was interrupted (another process changes it now)"
 claw recover
 expect_rc 0
 expect_err "nothing to recover"
 wait $first
 [ $? = 0 ] || fail "the first update failed: $(cat "$T/first")"
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+only_one
+done_check
+
+check "SIGINT during the monitor window: undone at once, exit 130, 0 failed"
+fresh
+load_start 10s "http://127.0.0.1:$PORT/" -H "Connection: close"
+"$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 20 >"$T/int" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q " switch " "$T/int" && break; sleep 0.1; done
+sleep 0.5
+kill -INT $pid
+wait $pid
+rc=$?
+[ "$rc" = 130 ] || fail "exit code $rc: $(cat "$T/int")"
+grep -q "clawengine: interrupted" "$T/int" || fail "output: $(cat "$T/int")"
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+"$CLAW" history claw-it-roll | tail -n 1 | grep -q "rolled back" || fail "history: $("$CLAW" history claw-it-roll | tail -n 1)"
+claw recover
+expect_err "nothing to recover"
+load_check
 only_one
 done_check
 

@@ -33,9 +33,11 @@ end
 
 local pending, failed = 0, 0
 for _, path in ipairs(files) do
-  local records = assert(journal.read(path))
-  local u = R.from_records(path, records)
-  if u.name and not u.outcome and not journal.busy(path) then
+  -- Held while it is recovered: the update's own process, or another recover (the
+  -- daemon's, a run's), leaves it alone meanwhile. Read once it is held.
+  local lock <close> = journal.lock(path)
+  local u = lock and R.from_records(path, assert(journal.read(path)))
+  if u and u.name and not u.outcome then
     pending = pending + 1
     -- (a rollback that switched serves the version it went back to: finished too)
     local forward = u.last == "retire" or (u.kind == "rollback" and u.switched)
@@ -54,12 +56,19 @@ for _, path in ipairs(files) do
     end
     -- a pause the interrupted run left on its route ends (it would at its deadline)
     R.unhold(u, opts)
-    local outcome = ok and (forward and "recovered: completed" or "recovered: rolled back") or "recovery failed"
-    R.step(u, "end", { outcome = outcome, reason = "interrupted after step " .. tostring(u.last),
-      restored = u.restored, error = not ok and tostring(err) or nil })
-    io.write(string.format("%s: %s (interrupted after %s)%s\n", u.name, outcome, u.last,
-      ok and "" or (": " .. tostring(err))))
-    if not ok then failed = failed + 1 end
+    if ok then
+      local outcome = forward and "recovered: completed" or "recovered: rolled back"
+      R.step(u, "end", { outcome = outcome, reason = "interrupted after step " .. tostring(u.last),
+        restored = u.restored })
+      io.write(string.format("%s: %s (interrupted after %s)\n", u.name, outcome, u.last))
+    else
+      -- Not an end: the update stays pending (no other update of the container runs
+      -- meanwhile), and the next recover tries again.
+      R.step(u, "recover-failed", { error = tostring(err) })
+      io.write(string.format("%s: recovery failed (interrupted after %s): %s; the update stays pending "
+        .. "(%s): fix what failed, then run clawengine recover again\n", u.name, u.last, tostring(err), path))
+      failed = failed + 1
+    end
   end
 end
 if pending == 0 and not opts.quiet then io.stderr:write("nothing to recover\n") end
