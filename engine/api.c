@@ -201,9 +201,14 @@ static int query_targets(claw_span q, cJSON *targets, char *why, size_t size)
             snprintf(why, size, "unknown parameter \"%.40s\" (only container=NAME)", key);
             return -1;
         }
-        for (char *save = NULL, *t = strtok_r(val, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        /* (an empty name, as in "?container=" or "a,,b", is refused, not skipped: a
+         * script's empty variable must not become an update of everything) */
+        for (char *t = val, *comma; t; t = comma ? comma + 1 : NULL) {
+            if ((comma = strchr(t, ',')))
+                *comma = '\0';
             if (add_target(targets, t, why, size) != 0)
                 return -1;
+        }
     }
     if (rc < 0)
         snprintf(why, size, "malformed query string");

@@ -710,9 +710,17 @@ static int op_create(daemon_t *d, const claw_admin_req *r, const struct sockaddr
     return 0;
 }
 
+static int known_route(daemon_t *d, const char *route, claw_err *err)
+{
+    return cJSON_GetObjectItem(d->ports, route)
+               ? 0 : claw_fail(err, CLAW_E_NOT_FOUND, 0, "no route \"%s\"", route);
+}
+
 static int op_weight(daemon_t *d, const claw_admin_req *r, claw_err *err)
 {
     const cJSON *e;
+    if (known_route(d, r->route, err) != 0)
+        return -1;
     cJSON_ArrayForEach(e, r->weights) { /* all or nothing */
         if (!claw_proxy_has_backend(d->p, r->route, e->string))
             return claw_fail(err, CLAW_E_NOT_FOUND, 0, "route \"%s\" has no backend \"%s\"",
@@ -721,12 +729,6 @@ static int op_weight(daemon_t *d, const claw_admin_req *r, claw_err *err)
     cJSON_ArrayForEach(e, r->weights)
         claw_proxy_weight(d->p, r->route, e->string, e->valueint, err);
     return r->sticky >= 0 ? claw_proxy_sticky(d->p, r->route, r->sticky, err) : 0;
-}
-
-static int known_route(daemon_t *d, const char *route, claw_err *err)
-{
-    return cJSON_GetObjectItem(d->ports, route)
-               ? 0 : claw_fail(err, CLAW_E_NOT_FOUND, 0, "no route \"%s\"", route);
 }
 
 static void done_log(daemon_t *d, const claw_admin_req *r)

@@ -30,8 +30,8 @@ local spec = {
     { "notify", value = "URL", list = true, help = "where to send the message (default: $CLAWENGINE_NOTIFY)" },
     { "tags", value = "POLICY", default = "same", help = "same (the tag's digest changed), semver or calver (a newer tag)" },
     { "level", value = "LEVEL", default = "major", help = "with --tags: the largest step allowed: major, minor or patch" },
-    { "include", value = "PATTERN", help = "with --tags: only tags matching this Lua pattern" },
-    { "exclude", value = "PATTERN", help = "with --tags: never tags matching this Lua pattern" },
+    { "include", value = "PATTERN", help = "with --tags: only tags this POSIX extended regular expression matches" },
+    { "exclude", value = "PATTERN", help = "with --tags: never tags this POSIX extended regular expression matches" },
     { "insecure", value = "REGISTRY", list = true, help = "a registry reached over plain HTTP" },
     { "always", help = "notify again updates already notified" },
     { "concurrency", value = "N", number = true, default = 16, help = "registry requests at once" },
@@ -44,6 +44,13 @@ if not ({ same = true, semver = true, calver = true })[opts.tags] then
 end
 if not ({ major = true, minor = true, patch = true })[opts.level] then
   args.fail(spec, "--level must be major, minor or patch, not %q", opts.level)
+end
+if opts.concurrency < 1 or opts.concurrency > 1000 or opts.concurrency % 1 ~= 0 then
+  args.fail(spec, "--concurrency must be a whole number from 1 to 1000, not %s", opts.concurrency)
+end
+for _, o in ipairs { "include", "exclude" } do -- (checked on a version, before any request)
+  local ok, err = pcall(registry.newer, "1.0.0", { "1.0.1" }, { [o] = opts[o] })
+  if not ok then args.fail(spec, "--%s %s: %s", o, opts[o], tostring(err):match("%((.*)%)$") or tostring(err)) end
 end
 local targets = notices.targets(spec, opts.notify)
 
@@ -68,13 +75,16 @@ table.sort(list, function(a, b) return a.Name < b.Name end)
 
 -- One registry request per distinct reference, all at once.
 local refs, index, images = {}, {}, {}
+-- (an image built here, or pushed under another name only, has no digest of its
+-- reference's repository to compare with: no request)
+local function built_here(img, ref) return image.digest(img, ref) == nil end
 for _, c in ipairs(list) do
   local ref = c.Config.Image
-  if not index[ref] and not ref:match("^sha256:") then
+  images[c.Image] = images[c.Image] or docker.image(c.Image) or {}
+  if not index[ref] and not ref:match("^sha256:") and not built_here(images[c.Image], ref) then
     refs[#refs + 1] = ref
     index[ref] = #refs
   end
-  images[c.Image] = images[c.Image] or docker.image(c.Image) or {}
 end
 local remote = #refs > 0 and registry.digests(refs, { concurrency = opts.concurrency,
   insecure = #opts.insecure > 0 and opts.insecure or nil }) or {}
@@ -89,23 +99,29 @@ for _, c in ipairs(list) do
     digest = image.digest(img, ref) or json.null,
     version = labels["org.opencontainers.image.version"] } }
   local r = index[ref] and remote[index[ref]]
-  if not r then
+  if ref:match("^sha256:") then
     entry.status = "not checked"
     entry.reason = "the container runs an image ID, not a reference"
+  elseif built_here(img, ref) then
+    entry.status = "not checked"
+    entry.reason = "the image was built here, not pulled: nothing to compare"
   elseif r.error then
     entry.status, entry.reason = "check failed", r.error.message
     failed = failed + 1
-  elseif #(img.RepoDigests or {}) == 0 then
-    entry.status = "not checked"
-    entry.reason = "the image was built here, not pulled: nothing to compare"
   elseif opts.tags ~= "same" then
     local tags, err = registry.tags(image.repository(ref),
       { insecure = #opts.insecure > 0 and opts.insecure or nil })
-    local best = tags and registry.newer(entry.current.tag, tags, { policy = opts.tags,
-      level = opts.level, include = opts.include, exclude = opts.exclude })
+    local best, nerr
+    if tags then
+      best, nerr = registry.newer(entry.current.tag, tags, { policy = opts.tags,
+        level = opts.level, include = opts.include, exclude = opts.exclude })
+    end
     if not tags then
       entry.status, entry.reason = "check failed", err.message
       failed = failed + 1
+    elseif nerr then
+      entry.status = "not checked"
+      entry.reason = string.format("the tag %s is not a version (--tags %s)", entry.current.tag, opts.tags)
     elseif best and best ~= entry.current.tag then
       entry.status, entry.new = "update available", { tag = best }
     else

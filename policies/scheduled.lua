@@ -32,6 +32,9 @@ if not opts.schedule then args.fail(spec, "--schedule is required") end
 local sched, serr = cron.parse(opts.schedule)
 if not sched then args.fail(spec, "--schedule %q: %s", opts.schedule, serr.message) end
 if opts.jitter < 0 then args.fail(spec, "--jitter must be 0 or more seconds, not %g", opts.jitter) end
+if opts.stop_timeout < 0 or opts.stop_timeout > 86400 then
+  args.fail(spec, "--stop-timeout must be seconds from 0 to 86400, not %g", opts.stop_timeout)
+end
 local policy = rest[1]
 if not policy then args.fail(spec, "no policy to run (POLICY.lua)") end
 -- As `clawengine run` finds it: a file, else a stock policy named without a folder.

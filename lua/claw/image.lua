@@ -14,16 +14,15 @@ function image.repository(ref)
 end
 
 --- The digest a registry knows an image by (sha256:...): its RepoDigest for the
--- repository of `ref` when it has one, else its first; nil for an image built here
--- and never pushed or pulled. `img` is docker.image's result, or an image ID.
+-- repository of `ref` (without `ref`, its first); nil for an image built here and
+-- never pushed or pulled under that name. `img` is docker.image's result, or an ID.
 function image.digest(img, ref)
   if type(img) == "string" then img = docker.image(img) end
   local repo = ref and image.repository(ref)
-  local found
   for _, d in ipairs(img and img.RepoDigests or {}) do
-    if not found or (repo and d:sub(1, #repo + 1) == repo .. "@") then found = d:match("@(.+)$") end
+    if not repo or d:sub(1, #repo + 1) == repo .. "@" then return d:match("@(.+)$") end
   end
-  return found
+  return nil
 end
 
 return image

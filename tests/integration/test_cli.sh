@@ -32,6 +32,9 @@ claw run
 expect_rc 2
 expect_err "clawengine: run: no policy given (e.g. clawengine run policies/status.lua)
 Try 'clawengine --help'."
+claw history a b
+expect_rc 2
+expect_err_has "clawengine: history: one NAME at most, not 2"
 claw --log-level loud run x.lua
 expect_rc 2
 expect_err "clawengine: invalid --log-level \"loud\" (debug, info, warn, error)

@@ -393,6 +393,9 @@ expect_err_has "clawengine: route add: --weight must be an integer from 0 to 100
 claw route drain gw claw-it-d-a --timeout -5
 expect_rc 2
 expect_err_has "clawengine: route drain: --timeout must be seconds from 0 to 86400, not -5"
+claw route weight nope claw-it-d-a=50
+expect_rc 1
+expect_err_has 'no route "nope"'
 bad_lua=$(policy badw.lua 'local route = require "claw.route"
 local ok, err = route.add("gw", "claw-it-d-a", { weight = 150 })
 print(ok, err and err.message)')

@@ -185,6 +185,12 @@ expect_body '{"error":"unknown parameter \"image\" (only container=NAME)"}'
 req -X POST -H "$AUTH" "$BASE/v1/update?container=../etc"
 expect_code 400
 expect_body '{"error":"\"../etc\" is not a container name"}'
+req -X POST -H "$AUTH" "$BASE/v1/update?container="
+expect_code 400
+expect_body '{"error":"\"\" is not a container name"}'
+req -X POST -H "$AUTH" "$BASE/v1/update?container=web,,db"
+expect_code 400
+expect_body '{"error":"\"\" is not a container name"}'
 req -X POST -H "$AUTH" --data-binary '{"containers":"web"}' "$BASE/v1/update"
 expect_code 400
 expect_body '{"error":"the body must be JSON: {\"containers\": [\"name\", ...]}"}'

@@ -103,6 +103,12 @@ claw run "$POLICY" claw-it-notify
 expect_rc 6
 expect_out_has "claw-it-notify ($REPO:latest): check failed: $REPO:latest: cannot reach localhost:$RPORT: connection refused"
 expect_unchanged
+# an image built here is not checked, and asks no registry
+docker run -d --name claw-it-notify-built clawtest/gateway:v1 >/dev/null
+claw run "$POLICY" claw-it-notify-built --tags semver
+expect_rc 0
+expect_out_has "claw-it-notify-built (clawtest/gateway:v1): not checked"
+docker rm -f claw-it-notify-built >/dev/null
 done_check
 
 check "a mail server that refuses: exit 7, the reason logged"
@@ -123,6 +129,12 @@ expect_err_has "clawengine: --tags must be same, semver or calver, not \"newest\
 claw run "$POLICY" --notify "carrier-pigeon://x"
 expect_rc 2
 expect_err_has "clawengine: --notify carrier-pigeon://x: "
+claw run "$POLICY" --concurrency 0
+expect_rc 2
+expect_err_has "clawengine: --concurrency must be a whole number from 1 to 1000, not 0"
+claw run "$POLICY" --tags semver --include '('
+expect_rc 2
+expect_err_has "clawengine: --include (: invalid include pattern"
 done_check
 
 finish

@@ -13,7 +13,7 @@ end)
 t.test("digest: the RepoDigest of the reference's repository, else the first", function()
   local img = { RepoDigests = { "mirror.example/app@sha256:aaa", "localhost:5000/app@sha256:bbb" } }
   t.eq(image.digest(img, "localhost:5000/app:v2"), "sha256:bbb")
-  t.eq(image.digest(img, "other/app:v2"), "sha256:aaa")
+  t.eq(image.digest(img, "other/app:v2"), nil) -- (pushed under other names only: none of its own)
   t.eq(image.digest(img), "sha256:aaa")
   t.eq(image.digest({ RepoDigests = {} }, "app:v1"), nil)
   t.eq(image.digest({}, "app:v1"), nil)

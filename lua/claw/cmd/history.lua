@@ -13,6 +13,7 @@ local spec = {
   options = { { "json", help = "print JSON" } },
 }
 local opts, words = args.parse(arg, spec)
+if #words > 1 then args.fail(spec, "history: one NAME at most, not %d", #words) end
 local only = words[1]
 
 local records, started = {}, {}
