@@ -211,6 +211,7 @@ local function run_steps(u, s, a)
     end)
     local c1, b1 = counters(u, s)
     if ok and not c1 then ok, err = nil, b1 end
+    if ok then ok, err = compare(s, c0, b0, c1, b1) end -- (the counters the step is judged on)
     if ok and c1.total == c0.total then ok, err = probe(u, s, c1.address) end
     if ok then
       ok, err = run_checks {

@@ -340,7 +340,7 @@ end
 function R.watch_all(us, seconds, opts, during, looks)
   local errs = {}
   local deadline = time.monotonic() + (seconds or 0)
-  repeat
+  while true do -- (a look at the start, every 0.5 s, and one at the deadline)
     local watching = 0
     for k, u in ipairs(us) do
       if not errs[k] then
@@ -350,8 +350,9 @@ function R.watch_all(us, seconds, opts, during, looks)
       end
     end
     local left = deadline - time.monotonic()
-    if watching > 0 and left > 0 then time.sleep(math.min(0.5, left)) end
-  until watching == 0 or time.monotonic() >= deadline
+    if watching == 0 or left <= 0 then break end
+    time.sleep(math.min(0.5, left))
+  end
   return errs
 end
 
@@ -427,7 +428,9 @@ function R.undo(u, opts, keep_new)
   -- new connections (or its other backends take them), rather than send them to a
   -- stopped container or to the old version on state the new one migrated.
   local cold = not old.State.Running
-  local restart = not cold and R.mounts_any(old, u.backups)
+  -- (no new container was made: nothing ran on the state, none of it goes back)
+  local keep_state = not u.new_id
+  local restart = not cold and not keep_state and R.mounts_any(old, u.backups)
   local held = u.route and (cold or restart) and R.hold(u, opts)
   local has_new = R.route_back(u, opts, notes)
   local share -- (the old one's share, given back once it serves again: it may have another address)
@@ -450,7 +453,8 @@ function R.undo(u, opts, keep_new)
   elseif u.new_id or u.new_name then
     R.remove_if_exists(u.new_id or u.new_name)
   end
-  local ran, ok, err = pcall(R.restore_old, u, old, cold, restart, opts, notes)
+  local ran, ok, err = pcall(R.restore_old, u, old, { cold = cold, restart = restart, keep_state = keep_state },
+    opts, notes)
   if share then
     local added, aerr = route.add(u.route, u.name, { weight = share, admin = opts.admin })
     if not added then notes[#notes + 1] = "not back on route " .. u.route .. ": " .. tostring(aerr) end
@@ -490,33 +494,39 @@ function R.holder(u)
 end
 
 --- The old container on the state it had: the backups go back before it starts
--- (cold: it was stopped) or restarts (restart: it mounts a path or volume that was
--- restored, and keeps the replaced one until it restarts); then its health gate.
-function R.restore_old(u, old, cold, restart, opts, notes)
-  if cold then
-    local restored, err = R.restore_all(u)
+-- (how.cold: it was stopped) or restarts (how.restart: it mounts a path or volume
+-- that was restored, and keeps the replaced one until it restarts); then its health
+-- gate. how.keep_state: no backup goes back (no new container ran on the state).
+function R.restore_old(u, old, how, opts, notes)
+  local function restore(f)
+    if how.keep_state then return true end
+    local restored, err = f(u)
     if not restored then return nil, err end
     u.restored = restored
+    return true
+  end
+  if how.cold then
+    local ok, err = restore(R.restore_all)
+    if not ok then return nil, err end
     local name = old.Name:gsub("^/", "")
     if name ~= u.name then
-      local ok, rerr = docker.rename(u.old_id, u.name)
-      if not ok then return nil, rerr end
+      local rok, rerr = docker.rename(u.old_id, u.name)
+      if not rok then return nil, rerr end
     end
-  elseif restart then
-    local ok, serr = docker.stop(u.old_id)
-    if not ok then return nil, serr end
+  else
+    if how.restart then
+      local ok, serr = docker.stop(u.old_id)
+      if not ok then return nil, serr end
+    end
+    local ok, err = restore(R.restore_changed)
+    if not ok then return nil, err end
   end
-  if not cold then
-    local restored, err = R.restore_changed(u)
-    if not restored then return nil, err end
-    u.restored = restored
-  end
-  if cold or restart then
+  if how.cold or how.restart then
     local ok, serr = docker.start(u.old_id)
     if not ok then return nil, serr end
     ok, serr = R.health_gate(u.old_id, opts)
     if not ok then return fail(serr.code, "the old version after its restore: %s", serr.message) end
-    if restart then notes[#notes + 1] = "the old container restarted on its restored state" end
+    if how.restart then notes[#notes + 1] = "the old container restarted on its restored state" end
   end
   return true
 end
@@ -717,8 +727,11 @@ function R.rollback_start(rb, opts)
     assert(R.step(rb, "created", { new_id = rb.new_id, kept = true }))
     if prev.Name ~= "/" .. rb.new_name then assert(docker.rename(prev.Id, rb.new_name)) end
   else
-    -- (going forward again after a rollback: the image of the version rolled back from)
-    local img = last.kind == "rollback" and last.old_image or R.repository(last.image) .. ":rollback"
+    -- The exact image the version went back to ran (going forward again after a
+    -- rollback: the one rolled back from); REPOSITORY:rollback when that ID is gone
+    -- (the tag moves with every update of the repository).
+    local img = last.old_image
+    if not (img and docker.image(img)) and last.image then img = R.repository(last.image) .. ":rollback" end
     local spec = assert(docker.clone(current.Id, { image = img, name = rb.new_name }))
     assert(R.step(rb, "create"))
     rb.new_id = assert(docker.create(spec))
@@ -764,7 +777,7 @@ end
 -- that a second rollback goes forward again.
 function R.rollback_serve(rb, opts)
   local name = rb.name
-  local ok, err = R.health_gate(rb.new_id, { timeout = opts.timeout })
+  local ok, err = R.health_gate(rb.new_id, opts)
   if not ok then return nil, err end
   if rb.route then
     -- journaled once done: recover goes forward from a "switch", and undoes anything
@@ -828,7 +841,7 @@ function R.undo_rollback_steps(u, opts)
     cur.State.Running = false
   end
   if not cur.State.Running then
-    local ok, err = R.restore_old(u, cur, true, false, {}, {})
+    local ok, err = R.restore_old(u, cur, { cold = true }, {}, {})
     if not ok then return nil, err end
   end
   if u.route then
@@ -844,7 +857,12 @@ end
 -- when no container, running or stopped, uses it.
 function R.cleanup(image_id, u)
   if image_id == u.old_image or image_id == u.new_image then return end
-  for _, c in ipairs(assert(docker.containers { all = true })) do
+  local list, lerr = docker.containers { all = true }
+  if not list then
+    log.warn("cleanup: image not removed", { image = image_id, reason = lerr.message })
+    return
+  end
+  for _, c in ipairs(list) do
     if c.ImageID == image_id then
       log.info("cleanup: image still in use, kept", { image = image_id, container = c.Names[1] })
       return
@@ -1366,11 +1384,12 @@ function R.promote(u, opts, fields)
   local ok, err = R.retire(u, opts)
   if not ok then return R.failed(u, opts, err) end
   R.tag_stable(u)
-  if opts.cleanup and u.prev_rollback then R.cleanup(u.prev_rollback.Id, u) end
   local gap = stop_gap(u, u.t_serving)
   local rec = { seconds_to_healthy = u.ready, gap = gap or json.null, route_failures = route_failures or json.null }
   for k, v in pairs(fields or {}) do rec[k] = v end
   R.finish(u, "updated", rec)
+  -- (once the update has ended: a cleanup that fails is a warning)
+  if opts.cleanup and u.prev_rollback then R.cleanup(u.prev_rollback.Id, u) end
   log.info("updated", { container = u.name, image = u.image, healthy_after = string.format("%.2fs", u.ready),
     gap = gap and string.format("%.2fs", gap) or nil })
   return result(u, "updated", { seconds_to_healthy = u.ready, gap = gap })
