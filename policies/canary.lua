@@ -285,7 +285,8 @@ end
 local canaries = {} -- group settings -> the canary's result
 local results, failed = R.run_groups(groups, function(c, s)
   local first = canaries[s]
-  if first and first.outcome == "updated" then return R.update(c, s) end
+  -- (under --dry-run the others are planned the rolling way, as they would go)
+  if first and (first.outcome == "updated" or first.outcome == "planned") then return R.update(c, s) end
   if first then
     return { name = (c.Name:gsub("^/", "")), outcome = "skipped",
       reason = "the canary " .. first.name .. " did not pass" }

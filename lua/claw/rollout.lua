@@ -81,7 +81,7 @@ local function crash_point(name, fields)
     return want and (want == name or (fields and fields.percent and want == name .. "@" .. fields.percent)) and want
   end
   local raise = wanted("CLAWENGINE_TEST_RAISE_AFTER")
-  if raise then error("test: raised after " .. raise) end
+  if raise then error("test: raised after " .. raise, 0) end
   if wanted("CLAWENGINE_TEST_CRASH_AFTER") then
     local f = io.open("/proc/self/stat")
     local pid = f:read("n")
@@ -880,7 +880,8 @@ end
 function R.from_records(path, records)
   local u = { journal = path, backups = {}, timeline = {} }
   for _, rec in ipairs(records) do
-    u.timeline[#u.timeline + 1] = { step = rec.step, time = rec.time }
+    -- (a canary's weight steps with their share)
+    u.timeline[#u.timeline + 1] = { step = rec.step, time = rec.time, percent = rec.percent }
     if rec.step == "begin" then
       for _, k in ipairs { "name", "old_id", "image", "old_image", "new_image", "old_digest", "new_digest",
         "route", "order", "new_name", "kind", "old_weight" } do

@@ -80,6 +80,7 @@ expect_out_has "$C  canary"
 expect_out_has "updated"
 claw history $C --json
 expect_out_has '"step":"weight"'
+expect_out_has '"percent":50'
 expect_out_has '"canary":{'
 expect_out_has "\"connections\":$n"
 h=$(hook 1)
@@ -171,6 +172,10 @@ done
 wait_healthy $C-c-web-1
 wait_healthy $C-c-web-2
 for i in 1 2; do "$CLAW" route add cweb $C-c-web-$i --weight 100 >/dev/null; done
+claw --dry-run run "$POLICY" --compose "$T/compose.yml" --no-pull --steps 50,100
+expect_rc 0
+expect_out_has "$C-c-web-1: planned"
+expect_out_has "$C-c-web-2: planned"
 # (failure_action continue would go on with the next container: not after a canary)
 sed 's/monitor: 0s/monitor: 0s\n        failure_action: continue/' "$T/compose.yml" >"$T/compose-continue.yml"
 claw run "$POLICY" --compose "$T/compose-continue.yml" --image clawtest/gateway:broken-api --no-pull \

@@ -191,6 +191,15 @@ load_check 1000 # (new connections wait while the old container restarts)
 [ "$(cat "$T/appstate/other")" = keep ] || fail "other file lost"
 [ "$(docker exec claw-it-roll /gateway --probe /version | head -c 5)" = "200 1" ] || fail "old version not serving"
 [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+# a failure before any new container exists touches neither the state nor the old one
+started=$(docker inspect -f '{{.State.StartedAt}}' claw-it-roll)
+echo mine >"$T/appstate/other"
+CLAWENGINE_TEST_RAISE_AFTER=backup claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
+  --backup "$T/appstate"
+expect_rc 1
+expect_out_has "claw-it-roll: rolled back: test: raised after backup"
+[ "$(cat "$T/appstate/other")" = mine ] || fail "state put back though nothing ran on it"
+[ "$(docker inspect -f '{{.State.StartedAt}}' claw-it-roll)" = "$started" ] || fail "the old container was restarted"
 only_one
 done_check
 
