@@ -226,6 +226,9 @@ static int body_targets(claw_span body, cJSON *targets, char *why, size_t size)
     if (rc != 0) {
         snprintf(why, size, "the body must be JSON: {\"containers\": [\"name\", ...]}");
         c = NULL;
+    } else if (cJSON_GetArraySize(c) == 0) { /* (as an empty name: never read as "all") */
+        snprintf(why, size, "\"containers\" is empty: name one at least, or send no body");
+        rc = -1;
     }
     cJSON_ArrayForEach(e, c) {
         if (rc == 0 && !cJSON_IsString(e)) {

@@ -1,5 +1,6 @@
 --- claw.image: facts about images that several policies read.
 local docker = require "claw.docker"
+local registry = require "claw.registry"
 
 local image = {}
 
@@ -18,11 +19,19 @@ end
 -- never pushed or pulled under that name. `img` is docker.image's result, or an ID.
 function image.digest(img, ref)
   if type(img) == "string" then img = docker.image(img) end
-  local repo = ref and image.repository(ref)
+  local repo = ref and image.where(ref)
   for _, d in ipairs(img and img.RepoDigests or {}) do
-    if not repo or d:sub(1, #repo + 1) == repo .. "@" then return d:match("@(.+)$") end
+    if not repo or image.where(d) == repo then return d:match("@(.+)$") end
   end
   return nil
+end
+
+--- "registry/repository" of a reference, Docker Hub's short forms spelled out
+-- ("nginx" and "docker.io/library/nginx:1.25" are both "docker.io/library/nginx").
+function image.where(ref)
+  local repo = image.repository(ref)
+  local p = registry.parse(repo)
+  return p and (p.registry .. "/" .. p.repository) or repo
 end
 
 return image

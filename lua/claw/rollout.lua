@@ -418,11 +418,27 @@ end
 -- and no new container is left. Used on failure, by recover and by rollback.
 function R.undo(u, opts, keep_new)
   if u.kind == "rollback" then return R.undo_rollback(u, opts) end
+  local ran, ok, notes = pcall(R.undo_steps, u, opts, keep_new)
+  -- the update's own pause ends, whoever took it (its stop-first, the undo)
+  if u.route then R.unhold(u, opts) end
+  if not ran then
+    if R.interrupted(ok) then error(ok, 0) end -- (the journal has no end: recover goes on)
+    return nil, ok
+  end
+  return ok, notes
+end
+
+function R.undo_steps(u, opts, keep_new)
   local notes = {}
   local old = docker.inspect(u.old_id)
   if not old then
     -- nothing to go back to: the new container, if any, is left serving
     return fail("not_found", "the old container %s is gone; %s is left as it is", u.old_id, u.new_name)
+  end
+  if u.stop_old and old.State.Running then
+    -- a stop-first stop cut short (an interrupt, a crash) may still be under way:
+    -- it ends now, and the old version starts again as from cold
+    if docker.stop(u.old_id) then old = docker.inspect(u.old_id) or old end
   end
   -- The old version starts (again) on its restored state: meanwhile the route holds
   -- new connections (or its other backends take them), rather than send them to a
@@ -431,10 +447,10 @@ function R.undo(u, opts, keep_new)
   -- (no new container was made: nothing ran on the state, none of it goes back)
   local keep_state = not u.new_id
   local restart = not cold and not keep_state and R.mounts_any(old, u.backups)
-  local held = u.route and (cold or restart) and R.hold(u, opts)
+  if u.route and (cold or restart) then R.hold(u, opts) end
   local has_new = R.route_back(u, opts, notes)
   local share -- (the old one's share, given back once it serves again: it may have another address)
-  if u.route and (cold or restart) then
+  if u.route and (cold or restart or u.stop_old) then
     local b = R.backend(u.route, u.name, opts)
     share = b and b.weight > 0 and math.tointeger(b.weight) or u.share
     if b and b.weight > 0 then route.weight(u.route, { [u.name] = 0 }, { admin = opts.admin }) end
@@ -459,8 +475,7 @@ function R.undo(u, opts, keep_new)
     local added, aerr = route.add(u.route, u.name, { weight = share, admin = opts.admin })
     if not added then notes[#notes + 1] = "not back on route " .. u.route .. ": " .. tostring(aerr) end
   end
-  if held then R.unhold(u, opts) end
-  if not ran then return nil, ok end
+  if not ran then error(ok, 0) end
   if not ok then return nil, err end
   return true, notes
 end
@@ -677,7 +692,7 @@ function R.rollback_begin(name, opts)
     current = current, name_lock = claim.name_lock }
   local opened, oerr = R.journal_open(rb)
   if not opened then return nil, oerr end
-  assert(R.step(rb, "begin", { name = name, kind = "rollback", old_id = current.Id,
+  assert(R.step(rb, "begin", { name = name, kind = "rollback", old_id = current.Id, image = last.image,
     old_image = current.Image, new_image = last.old_image, route = rb.route or json.null,
     new_name = rb.new_name, of = last.journal }))
   local ok, err2 = R.rollback_call(rb, R.rollback_start, opts)
@@ -727,11 +742,14 @@ function R.rollback_start(rb, opts)
     assert(R.step(rb, "created", { new_id = rb.new_id, kept = true }))
     if prev.Name ~= "/" .. rb.new_name then assert(docker.rename(prev.Id, rb.new_name)) end
   else
-    -- The exact image the version went back to ran (going forward again after a
-    -- rollback: the one rolled back from); REPOSITORY:rollback when that ID is gone
-    -- (the tag moves with every update of the repository).
-    local img = last.old_image
-    if not (img and docker.image(img)) and last.image then img = R.repository(last.image) .. ":rollback" end
+    -- From REPOSITORY:rollback, set again to the exact image that version ran (the
+    -- tag moves with every update of the repository), unless that image is gone;
+    -- going forward again after a rollback, from :stable, the image rolled back from.
+    local img = last.image and R.repository(last.image) .. (last.kind == "rollback" and ":stable" or ":rollback")
+      or last.old_image
+    if last.image and last.old_image and docker.image(last.old_image) then
+      assert(docker.tag(last.old_image, img))
+    end
     local spec = assert(docker.clone(current.Id, { image = img, name = rb.new_name }))
     assert(R.step(rb, "create"))
     rb.new_id = assert(docker.create(spec))
@@ -749,6 +767,7 @@ function R.rollback_start(rb, opts)
       assert(route.drain(rb.route, name, { timeout = opts.drain_timeout, admin = opts.admin }))
     end
     assert(R.step(rb, "stop-old"))
+    rb.stop_old = true
     assert(docker.stop(current.Id))
     rb.stopped = time.monotonic()
   end
@@ -830,12 +849,14 @@ function R.undo_rollback_steps(u, opts)
   end
   local cur = docker.inspect(u.old_id)
   if not cur then return fail("not_found", "the current container %s is gone", u.old_id) end
-  if u.route and (u.restoring or not cur.State.Running) then
+  -- Running, though the rollback stopped it: its stop was cut short (an interrupt, a
+  -- crash), or it started again meanwhile (a reboot, restart policy "always") on state
+  -- the rollback had begun to put back: stopped, to start on its own state again.
+  local again = cur.State.Running and (u.restoring or u.stop_old)
+  if u.route and (again or not cur.State.Running) then
     R.hold(u, opts) -- new connections wait for it (R.undo_rollback resumes)
   end
-  if cur.State.Running and u.restoring then
-    -- started again meanwhile (a reboot, restart policy "always") on state the
-    -- rollback had begun to put back: stopped, to start on its own state again
+  if again then
     local ok, err = docker.stop(u.old_id)
     if not ok then return nil, err end
     cur.State.Running = false
@@ -894,7 +915,7 @@ function R.from_records(path, records)
     elseif rec.step == "created" then
       u.new_id, u.kept = rec.new_id, rec.kept
     elseif rec.step == "stop-old" then
-      u.share = rec.share
+      u.share, u.stop_old = rec.share, true
     elseif rec.step == "restore" then
       u.restoring = true
     elseif rec.step == "switch" or rec.step == "weight" then -- "weight": a canary's step
@@ -903,7 +924,11 @@ function R.from_records(path, records)
       u.outcome = rec.outcome
       u.ended = rec
     end
-    if rec.step ~= "recover-failed" then u.last = rec.step end -- (the step it stopped after)
+    if rec.step == "recover-failed" then
+      u.recover_failed = rec.error
+    else
+      u.last = rec.step -- (the step it stopped after)
+    end
   end
   return u
 end
@@ -1314,7 +1339,7 @@ function R.start_new(u, opts, nowait)
       u.held = R.hold(u, opts)
     end
     assert(R.step(u, "stop-old", { share = share }))
-    u.share = share
+    u.share, u.stop_old = share, true
     if share then
       local ok, err = route.weight(u.route, { [u.name] = 0 }, { admin = opts.admin })
       if not ok then return nil, err end
@@ -1410,7 +1435,7 @@ function R.failed(u, opts, reason)
   -- Stop-first, the old version starts again (on its state) even to pause; the new
   -- one is kept, stopped.
   local old = opts.failure_action == "pause" and docker.inspect(u.old_id)
-  local keep_new = old and not old.State.Running
+  local keep_new = old and (not old.State.Running or u.stop_old)
   if opts.failure_action == "pause" and not keep_new then
     local notes = {}
     R.route_back(u, opts, notes)
@@ -1475,9 +1500,17 @@ function R.update_batch(cs, opts)
     if R.interrupted(err) then stop = err end
     return R.failed(u, stop and R.undoing(opts) or opts, err)
   end
+  local function caught(err) -- (an interrupt before anything of its own began)
+    if not R.interrupted(err) then error(err, 0) end
+    stop = err
+  end
   for i, c in ipairs(cs) do
     if stop then break end
-    local u = R.prepare(c, opts)
+    local ran, u = pcall(R.prepare, c, opts)
+    if not ran then
+      caught(u)
+      break
+    end
     local todo, res
     local here = engine.dry_run and opts.no_pull and docker.image(u.image)
     if here and here.Id == u.old_image then
@@ -1486,9 +1519,12 @@ function R.update_batch(cs, opts)
       res = R.plan(u, opts, u.route and
         { string.format("switch route %s to %s, monitor %g s", u.route, u.new_name, opts.monitor) })
     else
-      todo, res = R.fetch(u, opts)
+      ran, todo, res = pcall(R.fetch, u, opts) -- (the pull: the longest wait)
+      if not ran then caught(todo) end
     end
-    if not todo then
+    if stop then
+      break
+    elseif not todo then
       results[i] = res
     else
       local ok, err = R.phase(R.begin, u, opts)
@@ -1509,7 +1545,17 @@ function R.update_batch(cs, opts)
   for k, t in ipairs(watched) do
     local err = stop or errs and errs[k] or merr
     local res
-    if not err then res, err = R.phase(R.promote, t.u, opts) end
+    if not err then
+      local ran
+      ran, res, err = pcall(R.phase, R.promote, t.u, opts)
+      if not ran then
+        -- past its retire step it only goes forward (recover); the others of the
+        -- batch are undone
+        if not R.interrupted(res) then error(res, 0) end
+        stop, res = res, result(t.u, "interrupted", { reason = "interrupted while it retired the old version: "
+          .. "clawengine recover finishes it" })
+      end
+    end
     results[t.i] = res or failed(t.u, err)
   end
   if stop then error(stop, 0) end

@@ -191,6 +191,9 @@ expect_body '{"error":"\"\" is not a container name"}'
 req -X POST -H "$AUTH" "$BASE/v1/update?container=web,,db"
 expect_code 400
 expect_body '{"error":"\"\" is not a container name"}'
+req -X POST -H "$AUTH" --data-binary '{"containers":[]}' "$BASE/v1/update"
+expect_code 400
+expect_body '{"error":"\"containers\" is empty: name one at least, or send no body"}'
 req -X POST -H "$AUTH" --data-binary '{"containers":"web"}' "$BASE/v1/update"
 expect_code 400
 expect_body '{"error":"the body must be JSON: {\"containers\": [\"name\", ...]}"}'

@@ -162,6 +162,8 @@ expect_out_has "claw-it-roll: rolled back: "
 load_check
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
 grep -q "admin: resume web" "$T/daemon.log" || fail "the route was not paused and resumed"
+"$CLAW" route list >"$T/routes" 2>&1
+grep -q "paused" "$T/routes" && fail "a pause is left: $(cat "$T/routes")"
 only_one
 fresh
 done_check
@@ -222,6 +224,14 @@ claw run "$POLICY" claw-it-roll --image claw-it-cleanup:c --no-pull --monitor 0 
 expect_rc 0
 docker image inspect "$a" >/dev/null 2>&1 && fail "a kept after it stopped being the way back"
 [ "$(docker image inspect -f '{{.Id}}' claw-it-cleanup:rollback)" = "$(docker image inspect -f '{{.Id}}' claw-it-cleanup:b)" ] || fail ":rollback"
+# the rollback command without NAME-previous, after :rollback moved elsewhere: the
+# exact image the previous version ran
+docker rm -f claw-it-roll-previous >/dev/null
+docker tag claw-it-cleanup:c claw-it-cleanup:rollback
+claw rollback claw-it-roll
+expect_rc 0
+[ "$(docker inspect -f '{{.Image}}' claw-it-roll)" = "$(docker image inspect -f '{{.Id}}' claw-it-cleanup:b)" ] ||
+  fail "rolled back to $(docker inspect -f '{{.Image}} {{.Config.Image}}' claw-it-roll), not b"
 docker rm -f claw-it-roll claw-it-roll-previous >/dev/null 2>&1
 docker rmi -f claw-it-cleanup:b claw-it-cleanup:c claw-it-cleanup:rollback claw-it-cleanup:stable >/dev/null 2>&1
 fresh

@@ -8,6 +8,7 @@
 -- journal is read the same way (R.from_records): its "weight" steps count as a
 -- switch, and the undo gives the old container back the weight its "begin" recorded.
 local args = require "claw.args"
+local engine = require "claw.engine"
 local journal = require "claw.journal"
 local log = require "claw.log"
 local R = require "claw.rollout"
@@ -36,8 +37,16 @@ for _, path in ipairs(files) do
   -- Held while it is recovered: the update's own process, or another recover (the
   -- daemon's, a run's), leaves it alone meanwhile. Read once it is held.
   local lock <close> = journal.lock(path)
-  local u = lock and R.from_records(path, assert(journal.read(path)))
-  if u and u.name and not u.outcome then
+  -- (under --dry-run the lock holds nothing: a live update is left alone all the same)
+  local live = engine.dry_run and journal.busy(path)
+  local u = lock and not live and R.from_records(path, assert(journal.read(path)))
+  if u and u.name and not u.outcome and u.recover_failed and opts.quiet then
+    -- A recovery that failed is tried again when asked (`clawengine recover`), not
+    -- before every run: its steps (a restore, a restart) would be repeated each time.
+    io.stderr:write(string.format("clawengine: %s: its recovery failed (%s); the update stays pending (%s): "
+      .. "fix what failed, then run clawengine recover\n", u.name, u.recover_failed, path))
+    failed = failed + 1
+  elseif u and u.name and not u.outcome then
     pending = pending + 1
     -- (a rollback that switched serves the version it went back to: finished too)
     local forward = u.last == "retire" or (u.kind == "rollback" and u.switched)
