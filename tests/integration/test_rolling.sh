@@ -498,7 +498,7 @@ done_check
 
 check "SIGINT during the monitor window: undone at once, exit 130, 0 failed"
 fresh
-load_start 10s "http://127.0.0.1:$PORT/" -H "Connection: close"
+load_start 6s "http://127.0.0.1:$PORT/" -H "Connection: close"
 "$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 20 >"$T/int" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do grep -q " switch " "$T/int" && break; sleep 0.1; done
