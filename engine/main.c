@@ -193,6 +193,9 @@ static int exec_daemon(int argc, char **argv)
 int main(int argc, char **argv)
 {
     struct cli c = { 0 };
+    /* A line as soon as it is written, on a pipe too: the daemon logs its runs'
+     * output line by line, a wrapper sees progress as it happens. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     claw_log_init(&c.log, stderr, stdout);
     if (claw_cancel_init(&g_cancel) != 0) {
         fprintf(stderr, "clawengine: cannot initialise\n");

@@ -31,7 +31,7 @@ engine.report { kind = 'check', target = 'x', outcome = 'update_available' }
 if has('upd.sleep') then require('claw.time').sleep(30) end
 if has('upd.exit1') then os.exit(1) end
 if has('upd.error') then error('boom') end" >/dev/null
-policy slow.lua "print('slow run') require('claw.time').sleep(2.5) print('slow run done')" >/dev/null
+policy slow.lua "io.write('slow run\n') require('claw.time').sleep(2.5) print('slow run done')" >/dev/null
 
 write_config() { # $1: extra YAML appended; $API_LISTEN: the API's addresses
   local listen=${API_LISTEN:-"[ \"127.0.0.1:$PORT\", \"[::1]:$PORT\" ]"}
@@ -349,6 +349,9 @@ expect_rc 0
 [ "$(python3 -c 'import json,sys; s=json.load(sys.stdin)[0]; print(s["name"], s["cron"], len(s["next"]), s["skipped"] >= 2)' <<<"$out")" = "fast @every 1s 3 True" ] || fail "json: $out"
 grep -q "schedule fast: skipped: run fast#[0-9]* is still going" "$T/daemon.log" || fail "skip not logged"
 grep -q "run fast#[0-9]*: slow run done" "$T/daemon.log" || fail "scheduled output not logged"
+# each line as the run writes it, not at its end: "slow run" before a skip it causes
+grep -E "run fast#[0-9]+: slow run$|schedule fast: skipped" "$T/daemon.log" | head -n 1 | grep -q ": slow run$" ||
+  fail "output logged only at the run's end: $(grep -E "run fast#|schedule fast" "$T/daemon.log" | head -n 4)"
 done_check
 
 check "SIGTERM with a run going on: the run is stopped, the daemon exits 0"
