@@ -195,15 +195,36 @@ static int load_config(const char *path, config *c, claw_err *err)
     return rc;
 }
 
-int claw_daemon_check(const char *config_path, int *routes, int *schedules, claw_err *err)
+/* A policy the config names that `clawengine run` (exe) would not find. */
+static int policy_unknown(const char *file, const char *where, const char *policy, const char *pol_dir,
+                          claw_err *err)
+{
+    char buf[4300], what[4200];
+    if (claw_policy_find(policy, pol_dir, buf, sizeof buf))
+        return 0;
+    snprintf(what, sizeof what, "%s: no such file, nor a stock policy of that name", policy);
+    return claw_cfg_bad(err, file, where, what);
+}
+
+int claw_daemon_check(const char *config_path, const char *exe, int *routes, int *schedules,
+                      claw_err *err)
 {
     config c;
     if (load_config(config_path, &c, err) != 0)
         return -1;
+    char lua_dir[4096], pol_dir[4096], where[200];
+    claw_find_dirs(exe, lua_dir, pol_dir, sizeof pol_dir);
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < c.nsched; i++) {
+        snprintf(where, sizeof where, "schedules.%.120s.policy", c.sched[i].name);
+        rc = policy_unknown(config_path, where, c.sched[i].policy, pol_dir, err);
+    }
+    if (rc == 0 && c.api.update_policy[0])
+        rc = policy_unknown(config_path, "api.update.policy", c.api.update_policy, pol_dir, err);
     *routes = c.nroutes;
     *schedules = c.nsched;
     config_free(&c);
-    return 0;
+    return rc;
 }
 
 /* ---- the daemon ---- */

@@ -15,8 +15,10 @@
  * stop. */
 int claw_daemon_run(const char *config_path, const char *docker_host, const char *exe,
                     int takeover, claw_log *log, claw_err *err);
-/* Loads and checks the config only (`clawengine daemon --check`): how many routes
- * and schedules it has. */
-int claw_daemon_check(const char *config_path, int *routes, int *schedules, claw_err *err);
+/* Loads and checks the config only (`clawengine daemon --check`), and that the
+ * policies its schedules and api.update name exist for `exe`: how many routes and
+ * schedules it has. */
+int claw_daemon_check(const char *config_path, const char *exe, int *routes, int *schedules,
+                      claw_err *err);
 
 #endif

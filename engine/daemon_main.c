@@ -95,7 +95,7 @@ static int run_daemon(struct opts *o, int argc, char **argv)
         return claw_usage_error("daemon", "%s", "daemon: --check and --takeover do not go together");
     claw_err err = { 0 };
     int routes = 0, schedules = 0;
-    int rc = check ? claw_daemon_check(config, &routes, &schedules, &err)
+    int rc = check ? claw_daemon_check(config, o->exe, &routes, &schedules, &err)
                    : claw_daemon_run(config, o->host, o->exe, takeover, &o->log, &err);
     if (rc == 0 && check)
         printf("%s: ok: %d route(s), %d schedule(s)\n", config, routes, schedules);

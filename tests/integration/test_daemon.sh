@@ -100,6 +100,14 @@ expect_err "clawengine: $T/bad.yml: admin: must be a path shorter than 108 bytes
 claw daemon --config "$T" --check
 expect_rc 2
 expect_err "clawengine: cannot read $T: Is a directory"
+printf 'schedules:\n  nightly:\n    cron: "0 4 * * *"\n    policy: %s\n' "$T/nope.lua" >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 2
+expect_err "clawengine: $T/bad.yml: schedules.nightly.policy: $T/nope.lua: no such file, nor a stock policy of that name"
+printf 'schedules:\n  nightly:\n    cron: "0 4 * * *"\n    policy: status\n' >"$T/bad.yml"
+claw daemon --config "$T/bad.yml" --check
+expect_rc 0
+expect_out "$T/bad.yml: ok: 0 route(s), 1 schedule(s)"
 printf 'admin: %s\nstate: /proc/claw-nope/routes.json\nroutes: {}\n' "$T/st.sock" >"$T/bad.yml"
 claw daemon --config "$T/bad.yml"
 expect_rc 1
