@@ -1414,7 +1414,8 @@ static void reload_notes(daemon_t *d, const config *fresh)
             const cfg_route *a = &d->cfg.routes[i], *b = &fresh->routes[j];
             if (strcmp(a->name, b->name) != 0)
                 continue;
-            if (strcmp(a->container, b->container) != 0)
+            /* (said only when the running route does not have that container already) */
+            if (strcmp(a->container, b->container) != 0 && !claw_proxy_has_backend(d->p, a->name, b->container))
                 claw_log_printf(d->log, CLAW_LOG_WARN, "reload: routes.%s.container: a running route keeps "
                                 "its backends (`clawengine route switch %s %s` moves it)", a->name, a->name,
                                 b->container);

@@ -679,6 +679,17 @@ sleep 0.5
 grep -q "reload: routes.gw.port: 18790 for backends added from now on" "$T/file.log" ||
   fail "not in the reopened log: $(cat "$T/file.log" 2>&1)"
 [ -n "$(version)" ] || fail "not serving after the reload"
+# container: a change is said only when the running route does not have it already
+"$CLAW" route list | grep -q "claw-it-d-b" || fail "route gw without claw-it-d-b: $("$CLAW" route list)"
+sed -i "s/container: claw-it-d-a/container: claw-it-d-b/" "$T/daemon.yml"
+kill -HUP "$dpid"
+sleep 0.5
+! grep -q "routes.gw.container" "$T/file.log" || fail "said of a backend the route has: $(grep container "$T/file.log")"
+sed -i "s/container: claw-it-d-b/container: claw-it-d-z/" "$T/daemon.yml"
+kill -HUP "$dpid"
+sleep 0.5
+grep -qF 'reload: routes.gw.container: a running route keeps its backends (`clawengine route switch gw claw-it-d-z` moves it)' \
+  "$T/file.log" || fail "not said: $(tail -3 "$T/file.log")"
 curl -s --max-time 10 "http://127.0.0.1:$PORT/hold?ms=2000" >/dev/null &
 c=$!
 sleep 0.3
