@@ -174,10 +174,16 @@ function R.route_has(rname, backend, opts)
 end
 
 --- The routes of the daemon that serve container `name` (their names, sorted;
--- none when no daemon runs).
+-- none when no daemon runs: no admin socket). nil and the error when one may run
+-- but does not answer (its socket is there: a daemon that crashed, or is busy).
 function R.routes_of(name, admin)
+  local routes, err = route.list { admin = admin }
+  if not routes then
+    if err.code == "unreachable" and err.message:find("No such file or directory", 1, true) then return {} end
+    return nil, err
+  end
   local found = {}
-  for _, r in ipairs(route.list { admin = admin } or {}) do
+  for _, r in ipairs(routes) do
     for _, b in ipairs(r.backends) do
       if b.container == name and b.state ~= "draining" then found[#found + 1] = r.name end
     end
@@ -188,7 +194,7 @@ end
 
 --- The route of the daemon that serves container `name`, if a daemon runs.
 function R.find_route(name, admin)
-  return R.routes_of(name, admin)[1]
+  return (R.routes_of(name, admin) or {})[1]
 end
 
 --- Refuses targets (usage error, before anything changes) an update could not
@@ -197,7 +203,9 @@ end
 local function check_routes(spec, opts, targets)
   for _, c in ipairs(targets) do
     local name = c.Name:gsub("^/", "")
-    local routes = R.routes_of(name, opts.admin)
+    local routes, err = R.routes_of(name, opts.admin)
+    -- (rather than update a container stop-first that a daemon gone silent served)
+    if not routes then R.refuse(spec, err, "%s", err.message) end
     if #routes > 1 then
       args.fail(spec, "%s is served by the routes %s: an update moves one route only (take it out of the "
         .. "others first: clawengine route remove ROUTE %s)", name, table.concat(routes, ", "), name)

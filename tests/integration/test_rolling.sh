@@ -329,6 +329,11 @@ expect_err_has "clawengine: --timeout must be seconds above 0, up to 86400, not 
 claw run "$POLICY" claw-it-roll --order sideways
 expect_rc 2
 expect_err_has "clawengine: --order must be start-first or stop-first, not \"sideways\""
+# a daemon's socket that does not answer (it crashed): refused, not stop-first
+/usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$T/stale.sock"
+CLAWENGINE_ADMIN=$T/stale.sock claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+expect_rc 4
+expect_err_has "clawengine: cannot reach the clawengine daemon at $T/stale.sock: Connection refused"
 claw run "$POLICY" claw-it-roll --image clawtest/none:404 --no-pull
 expect_rc 1
 expect_out_has "claw-it-roll: failed: "
