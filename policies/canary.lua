@@ -266,7 +266,10 @@ local function canary(c, s)
   -- containers after the canary).
   if not ok then
     local r = R.failed(u, R.undoing(s), err)
-    if R.interrupted(err) then error(err, 0) end -- (undone: the interrupt goes on up)
+    if R.interrupted(err) then -- (undone: said, then the interrupt goes on up)
+      R.say(r)
+      error(err, 0)
+    end
     return r
   end
   local summary = {

@@ -51,8 +51,11 @@ function R.claim(u)
   local pending = held and R.pending(u.name)
   if not held or pending then
     if held then held:close() end
+    if not held then
+      return fail("conflict", "an update of %s is under way in another process: wait for it to end", u.name)
+    end
     return fail("conflict", "an update of %s is under way or was interrupted (%s); run clawengine recover",
-      u.name, pending or "another process changes it now")
+      u.name, pending)
   end
   u.name_lock = held
   return true
@@ -701,7 +704,7 @@ function R.rollback_begin(name, opts)
   local opened, oerr = R.journal_open(rb)
   if not opened then return nil, oerr end
   assert(R.step(rb, "begin", { name = name, kind = "rollback", old_id = current.Id, image = last.image,
-    old_image = current.Image, new_image = last.old_image, route = rb.route or json.null,
+    old_image = current.Image, old_ref = current.Config.Image, new_image = last.old_image, route = rb.route or json.null,
     new_name = rb.new_name, of = last.journal }))
   local ok, err2 = R.rollback_call(rb, R.rollback_start, opts)
   if not ok then return nil, err2 end
@@ -734,9 +737,13 @@ function R.rollback_call(rb, steps, opts)
   local undone, uerr = R.undo_rollback(rb, opts)
   R.finish(rb, "rollback failed", { reason = reason, restored = rb.restored or json.array(),
     rollback_error = not undone and tostring(uerr) or nil })
-  if R.interrupted(err) then error(err, 0) end -- (undone: the interrupt goes on up)
-  return fail(type(err) == "table" and err.code or "failed", "%s; %s", reason, undone
-    and "the current version serves again, unchanged" or ("undoing it failed too: " .. tostring(uerr)))
+  local rerr = select(2, fail(type(err) == "table" and err.code or "failed", "%s; %s", reason, undone
+    and "the current version serves again, unchanged" or ("undoing it failed too: " .. tostring(uerr))))
+  if R.interrupted(err) then -- (undone: said, then the interrupt goes on up)
+    io.write(string.format("%s: rollback failed: %s\n", rb.name, rerr.message))
+    error(err, 0)
+  end
+  return nil, rerr
 end
 
 -- Up to the start of the previous version: the container to go back to (the
@@ -750,13 +757,18 @@ function R.rollback_start(rb, opts)
     assert(R.step(rb, "created", { new_id = rb.new_id, kept = true }))
     if prev.Name ~= "/" .. rb.new_name then assert(docker.rename(prev.Id, rb.new_name)) end
   else
-    -- From REPOSITORY:rollback, set again to the exact image that version ran (the
-    -- tag moves with every update of the repository), unless that image is gone;
-    -- going forward again after a rollback, from :stable, the image rolled back from.
-    local img = last.image and R.repository(last.image) .. (last.kind == "rollback" and ":stable" or ":rollback")
-      or last.old_image
-    if last.image and last.old_image and docker.image(last.old_image) then
-      assert(docker.tag(last.old_image, img))
+    -- The exact image that version ran (going forward again after a rollback: the
+    -- image rolled back from): by the reference it had, when that still names it;
+    -- else by REPOSITORY:rollback (going forward, :stable), set to it again first
+    -- (the tag moves with every update of the repository), unless the image is gone.
+    local img = last.old_ref
+    local named = img and docker.image(img)
+    if not (named and named.Id == last.old_image) then
+      img = last.image and R.repository(last.image) .. (last.kind == "rollback" and ":stable" or ":rollback")
+        or last.old_image
+      if last.image and last.old_image and docker.image(last.old_image) then
+        assert(docker.tag(last.old_image, img))
+      end
     end
     local spec = assert(docker.clone(current.Id, { image = img, name = rb.new_name }))
     assert(R.step(rb, "create"))
@@ -912,8 +924,8 @@ function R.from_records(path, records)
     -- (a canary's weight steps with their share)
     u.timeline[#u.timeline + 1] = { step = rec.step, time = rec.time, percent = rec.percent }
     if rec.step == "begin" then
-      for _, k in ipairs { "name", "old_id", "image", "old_image", "new_image", "old_digest", "new_digest",
-        "route", "order", "new_name", "kind", "old_weight" } do
+      for _, k in ipairs { "name", "old_id", "image", "old_image", "old_ref", "new_image", "old_digest",
+        "new_digest", "route", "order", "new_name", "kind", "old_weight" } do
         u[k] = rec[k]
       end
       if u.route == json.null then u.route = nil end
@@ -1026,6 +1038,10 @@ function R.check_options(spec, opts, names)
   if opts.image then
     local ok, err = registry.parse(opts.image)
     if not ok then args.fail(spec, "--image: %s", err.message) end
+    if opts.no_pull then -- (nothing is pulled: it must be here)
+      local here, herr = docker.image(opts.image)
+      if not here then R.refuse(spec, herr, "--image %s: not here, and --no-pull pulls nothing", opts.image) end
+    end
   end
   if opts.health and not opts.health:match("^https?://[^%s]+$") then
     args.fail(spec, "--health %s: not an http:// or https:// URL", opts.health)
@@ -1191,6 +1207,12 @@ function R.prepare(c, opts)
     name = name, old_id = c.Id, old_ref = c.Config.Image, image = opts.image or c.Config.Image,
     old_image = c.Image, new_name = name .. R.NEXT, order = opts.order or "start-first",
   }
+  if not opts.image and (u.image:match(":rollback$") or u.image:match(":stable$")) then
+    -- recreated by a rollback from clawengine's own tag: updated by the reference its
+    -- updates had (the tag names whatever the repository's last update left)
+    local last = R.last_update(name)
+    if last and last.image then u.image = last.image end
+  end
   u.route = opts.route or R.find_route(name, opts.admin)
   if u.order == "start-first" and not u.route then
     local ports = R.published_ports(c)
@@ -1292,7 +1314,7 @@ function R.begin(u, opts, fields)
   if u.stop_first_why then log.warn(u.stop_first_why) end
   local opened, oerr = R.journal_open(u)
   if not opened then return nil, oerr end
-  local rec = { name = u.name, old_id = u.old_id, image = u.image, old_image = u.old_image,
+  local rec = { name = u.name, old_id = u.old_id, image = u.image, old_image = u.old_image, old_ref = u.old_ref,
     new_image = u.new_image, old_digest = u.old_digest or json.null, new_digest = u.new_digest or json.null,
     route = u.route or json.null, order = u.order, new_name = u.new_name }
   for k, v in pairs(fields or {}) do rec[k] = v end
@@ -1477,6 +1499,12 @@ function R.phase(f, u, ...)
   return nil, a
 end
 
+--- Prints the line of result `r` as R.report does (before an interrupt goes up).
+function R.say(r)
+  io.write(string.format("%s: %s%s%s\n", r.name, r.outcome, r.reason and (": " .. r.reason) or "",
+    r.note and (" (" .. r.note .. ")") or ""))
+end
+
 --- Is `err` an interrupt (SIGINT, SIGTERM)?
 function R.interrupted(err)
   return type(err) == "table" and err.code == "interrupted"
@@ -1506,7 +1534,9 @@ function R.update_batch(cs, opts)
   local stop
   local function failed(u, err)
     if R.interrupted(err) then stop = err end
-    return R.failed(u, stop and R.undoing(opts) or opts, err)
+    local r = R.failed(u, stop and R.undoing(opts) or opts, err)
+    if stop then R.say(r) end -- (the report is not reached: the interrupt goes up)
+    return r
   end
   local function caught(err) -- (an interrupt before anything of its own began)
     if not R.interrupted(err) then error(err, 0) end
@@ -1691,10 +1721,7 @@ function R.report(results, opts)
   if opts.json or engine.json then
     io.write(json.encode(json.array(results)), "\n")
   else
-    for _, r in ipairs(results) do
-      io.write(string.format("%s: %s%s%s\n", r.name, r.outcome, r.reason and (": " .. r.reason) or "",
-        r.note and (" (" .. r.note .. ")") or ""))
-    end
+    for _, r in ipairs(results) do R.say(r) end
   end
   local unsent = notices.outcomes(opts.notify_targets or {}, results)
   if unsent > 0 then

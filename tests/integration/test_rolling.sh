@@ -230,8 +230,8 @@ docker rm -f claw-it-roll-previous >/dev/null
 docker tag claw-it-cleanup:c claw-it-cleanup:rollback
 claw rollback claw-it-roll
 expect_rc 0
-[ "$(docker inspect -f '{{.Image}}' claw-it-roll)" = "$(docker image inspect -f '{{.Id}}' claw-it-cleanup:b)" ] ||
-  fail "rolled back to $(docker inspect -f '{{.Image}} {{.Config.Image}}' claw-it-roll), not b"
+[ "$(docker inspect -f '{{.Image}} {{.Config.Image}}' claw-it-roll)" = "$(docker image inspect -f '{{.Id}}' claw-it-cleanup:b) claw-it-cleanup:b" ] ||
+  fail "rolled back to $(docker inspect -f '{{.Image}} {{.Config.Image}}' claw-it-roll), not b by its reference"
 docker rm -f claw-it-roll claw-it-roll-previous >/dev/null 2>&1
 docker rmi -f claw-it-cleanup:b claw-it-cleanup:c claw-it-cleanup:rollback claw-it-cleanup:stable >/dev/null 2>&1
 fresh
@@ -335,9 +335,8 @@ CLAWENGINE_ADMIN=$T/stale.sock claw run "$POLICY" claw-it-roll --image clawtest/
 expect_rc 4
 expect_err_has "clawengine: cannot reach the clawengine daemon at $T/stale.sock: Connection refused"
 claw run "$POLICY" claw-it-roll --image clawtest/none:404 --no-pull
-expect_rc 1
-expect_out_has "claw-it-roll: failed: "
-expect_out_has "No such image: clawtest/none:404"
+expect_rc 2
+expect_err_has "clawengine: --image clawtest/none:404: not here, and --no-pull pulls nothing"
 expect_unchanged
 done_check
 
@@ -491,7 +490,7 @@ expect_rc 1
 expect_out_has "claw-it-roll: failed: an update of claw-it-roll is under way or was interrupted ("
 claw rollback claw-it-roll
 expect_rc 1
-expect_err_has "an update of claw-it-roll is under way or was interrupted (another process changes it now)"
+expect_err_has "an update of claw-it-roll is under way in another process: wait for it to end"
 claw recover
 expect_rc 0
 expect_err "nothing to recover"
@@ -513,6 +512,7 @@ wait $pid
 rc=$?
 [ "$rc" = 130 ] || fail "exit code $rc: $(cat "$T/int")"
 grep -q "clawengine: interrupted" "$T/int" || fail "output: $(cat "$T/int")"
+grep -q "^claw-it-roll: rolled back: interrupted" "$T/int" || fail "the outcome is not said: $(cat "$T/int")"
 [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
 "$CLAW" history claw-it-roll | tail -n 1 | grep -q "rolled back" || fail "history: $("$CLAW" history claw-it-roll | tail -n 1)"
 claw recover
