@@ -1208,10 +1208,13 @@ function R.prepare(c, opts)
     old_image = c.Image, new_name = name .. R.NEXT, order = opts.order or "start-first",
   }
   if not opts.image and (u.image:match(":rollback$") or u.image:match(":stable$")) then
-    -- recreated by a rollback from clawengine's own tag: updated by the reference its
-    -- updates had (the tag names whatever the repository's last update left)
+    -- made by a rollback from clawengine's own tag: updated by the reference its
+    -- updates had (the tag names whatever the repository's last update left). A
+    -- user's own ":stable" reference stays.
     local last = R.last_update(name)
-    if last and last.image then u.image = last.image end
+    if last and last.kind == "rollback" and not last.kept and last.new_id == c.Id and last.image then
+      u.image = last.image
+    end
   end
   u.route = opts.route or R.find_route(name, opts.admin)
   if u.order == "start-first" and not u.route then

@@ -232,8 +232,23 @@ claw rollback claw-it-roll
 expect_rc 0
 [ "$(docker inspect -f '{{.Image}} {{.Config.Image}}' claw-it-roll)" = "$(docker image inspect -f '{{.Id}}' claw-it-cleanup:b) claw-it-cleanup:b" ] ||
   fail "rolled back to $(docker inspect -f '{{.Image}} {{.Config.Image}}' claw-it-roll), not b by its reference"
+# ... and when that reference names another image now: by :rollback, set to b again;
+# the next update (no --image) goes by the updates' reference, not by the tag
+bid=$(docker image inspect -f '{{.Id}}' claw-it-cleanup:b)
+claw run "$POLICY" claw-it-roll --image claw-it-cleanup:c --no-pull --monitor 0
+expect_rc 0
+docker rm -f claw-it-roll-previous >/dev/null
+docker tag claw-it-cleanup:c claw-it-cleanup:rollback
+docker tag claw-it-cleanup:c claw-it-cleanup:b
+claw rollback claw-it-roll
+expect_rc 0
+[ "$(docker inspect -f '{{.Image}} {{.Config.Image}}' claw-it-roll)" = "$bid claw-it-cleanup:rollback" ] ||
+  fail "rolled back to $(docker inspect -f '{{.Image}} {{.Config.Image}}' claw-it-roll), not b by :rollback"
+claw --dry-run run "$POLICY" claw-it-roll --no-pull
+expect_rc 0
+expect_out_has "use claw-it-cleanup:c as it is here (--no-pull)"
 docker rm -f claw-it-roll claw-it-roll-previous >/dev/null 2>&1
-docker rmi -f claw-it-cleanup:b claw-it-cleanup:c claw-it-cleanup:rollback claw-it-cleanup:stable >/dev/null 2>&1
+docker rmi -f claw-it-cleanup:b claw-it-cleanup:c claw-it-cleanup:rollback claw-it-cleanup:stable "$bid" >/dev/null 2>&1
 fresh
 done_check
 
