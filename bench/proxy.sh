@@ -40,6 +40,7 @@ REFERENCES=(docker-proxy nginx haproxy)
 BACKEND_ID=""           # the container measured; checked before every run
 BACKEND_IP=""
 IDLE_BEFORE=NA          # machine idle % in the second before the current run
+ROUND=0                 # the round going on (results.tsv's last column)
 WORK=""                 # temp dir: configs, logs, wrk output, results
 STARTED_PIDS=()         # processes this script started, stopped on exit
 CLK_TCK=$(getconf CLK_TCK)
@@ -54,6 +55,23 @@ declare -A GONE_WHY=()  # target -> how its process ended, when it did
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "proxy.sh: $*"; exit 1; }
+
+# Starts a proxy as a service manager would: in a session of its own. With
+# kernel.sched_autogroup_enabled=1 (Debian's default) the kernel shares CPU
+# between sessions first, then between the processes of a session: a proxy
+# left in this script's session would share one share with wrk, while
+# docker-proxy runs in dockerd's. Called as a background job, whose subshell
+# exec's setsid(1); that subshell is not a process-group leader (no job
+# control here), so setsid does not fork either: $! stays the proxy's PID.
+as_service() { exec setsid "$@"; }
+# Where the scheduler puts a process: its autogroup (which counts only while
+# the process is in the root cpu cgroup) and its cpu cgroup.
+sched_group() {
+  local ag cg
+  ag=$(awk '{sub("^/", "", $1); print $1}' "/proc/$1/autogroup" 2>/dev/null)
+  cg=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ || $2 == "" {print $3; exit}' "/proc/$1/cgroup" 2>/dev/null)
+  echo "${ag:-no autogroup}, cpu cgroup ${cg:-?}"
+}
 
 # ---- cleanup ---------------------------------------------------------------
 
@@ -213,7 +231,7 @@ stream {
 }
 EOF
   # -e: nginx opens its compiled-in error log before reading the config.
-  nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" \
+  as_service nginx -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" \
     >"$WORK/nginx/stdout.log" 2>&1 &
   local master=$! worker="" i
   STARTED_PIDS+=("$master")
@@ -250,7 +268,7 @@ backend gateway
     server backend $BACKEND_IP:$BACKEND_PORT
 EOF
   # -db: stay in the foreground, one process, so $! is the process measured.
-  haproxy -db -f "$WORK/haproxy/haproxy.cfg" >"$WORK/haproxy/haproxy.log" 2>&1 &
+  as_service haproxy -db -f "$WORK/haproxy/haproxy.cfg" >"$WORK/haproxy/haproxy.log" 2>&1 &
   local pid=$!
   STARTED_PIDS+=("$pid")
   wait_http "http://127.0.0.1:$PORT_HAPROXY/" || { log "haproxy did not come up: $(tail -3 "$WORK/haproxy/haproxy.log")"; return 0; }
@@ -275,7 +293,7 @@ routes:
     container: $BACKEND
     port: $BACKEND_PORT
 EOF
-  "$CLAWENGINE" daemon --config "$WORK/claw/config.yaml" >"$WORK/claw/stdout.log" 2>&1 &
+  as_service "$CLAWENGINE" daemon --config "$WORK/claw/config.yaml" >"$WORK/claw/stdout.log" 2>&1 &
   local pid=$!
   STARTED_PIDS+=("$pid")
   if ! wait_http "http://127.0.0.1:$PORT_CLAW/"; then
@@ -351,7 +369,7 @@ run_wrk() { # TARGET MODE
   [[ $mode == close ]] && args=(-H "Connection: close")
   check_backend
   if [[ -n ${PID[$t]} ]] && ! kill -0 "${PID[$t]}" 2>/dev/null; then
-    printf '%s\t%s\tNA\tNA\t0\tNA\t%s\n' "$t" "$mode" "$IDLE_BEFORE" >>"$WORK/results.tsv"
+    printf '%s\t%s\tNA\tNA\t0\tNA\t%s\t%s\n' "$t" "$mode" "$IDLE_BEFORE" "$ROUND" >>"$WORK/results.tsv"
     note_end "$t"
     printf '  %-12s %-10s process %s is gone: %s\n' "$t" "$mode" "${PID[$t]}" "${GONE_WHY[$t]}"
     return 0
@@ -367,7 +385,8 @@ run_wrk() { # TARGET MODE
   if [[ -n $before && -n $after && ${requests:-0} =~ ^[0-9]+$ && ${requests:-0} -gt 0 ]]; then
     cpu_us=$(awk -v d=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us" "$IDLE_BEFORE" >>"$WORK/results.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us" "$IDLE_BEFORE" "$ROUND" \
+    >>"$WORK/results.tsv"
   printf '  %-12s %-10s %8s req/s  p99 %8s ms  errors %s  proxy CPU %5s us/req  machine idle before %s%%\n' \
     "$t" "$mode" "$rps" "$p99" "$errs" "$cpu_us" "$IDLE_BEFORE"
   return 0
@@ -382,7 +401,8 @@ run_throughput() {
   echo
   echo "== throughput: wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s, $REPEAT rounds, interleaved"
   for ((round = 0; round < REPEAT; round++)); do
-    echo "round $((round + 1))/$REPEAT"
+    ROUND=$((round + 1))
+    echo "round $ROUND/$REPEAT"
     for mode in keepalive close; do
       for ((i = 0; i < n; i++)); do
         wait_quiet
@@ -459,6 +479,22 @@ print_ratios() {
       rs = (r == "NA") ? "NA" : sprintf("%.0f", r)
       printf "clawengine / best reference, %-9s: req/s %s (%s vs %.0f), p99 %s (%s ms vs %s ms)\n", m, rr, rs, br, pr, p, bp }'
   done
+  # Run against run: the proxies' medians are often closer than one run's noise.
+  echo "round by round (rounds where clawengine had more req/s / a lower p99 than the other):"
+  for mode in keepalive close; do
+    local line="  $mode:"
+    for ref in "${REFERENCES[@]}"; do
+      [[ -n ${URL[$ref]:-} ]] || continue
+      line+=$(awk -F'\t' -v m="$mode" -v r="$ref" '
+        $2 == m && $1 == "clawengine" { crps[$8] = $3; cp99[$8] = $4 }
+        $2 == m && $1 == r { rrps[$8] = $3; rp99[$8] = $4 }
+        END {
+          for (k in crps) if (k in rrps && crps[k] != "NA" && rrps[k] != "NA") {
+            n++; if (crps[k] + 0 > rrps[k] + 0) w++; if (cp99[k] + 0 < rp99[k] + 0) l++ }
+          printf " vs %s %d/%d, %d/%d;", r, w, n, l, n }' "$WORK/results.tsv")
+    done
+    echo "${line%;}"
+  done
 }
 
 # Memory and CPU of the proxy processes: idle, and with HOLD_CONNS idle
@@ -527,6 +563,14 @@ run_resources() {
   fi
   [[ -n ${EXE[clawengine]:-} ]] &&
     echo "clawengine: the daemon's process, pid ${PID[clawengine]}, running ${EXE[clawengine]}"
+  echo "scheduling (kernel.sched_autogroup_enabled=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?')):" \
+    "wrk and this script: $(sched_group $$)"
+  local mine group
+  mine=$(sched_group $$)
+  for t in "${measured[@]}"; do
+    group=$(sched_group "${PID[$t]}")
+    echo "  $t: $group$([[ $group == "$mine" ]] && echo " (shares wrk's: its figures suffer)")"
+  done
   echo "RSS in MB as VmRSS/RssAnon (RssAnon: the process's own memory, without shared-library pages);"
   echo "RSS fresh: after start, before any load; RSS idle: after the throughput runs;"
   echo "CPU: user+system seconds over ${IDLE_SECONDS}s with no connections / with the connections held idle"

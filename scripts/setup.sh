@@ -37,7 +37,10 @@ if ! docker info >/dev/null 2>&1; then
     rm -f /var/run/docker.pid   # left by a dockerd that was killed: it would refuse to start
   fi
   echo "setup: starting dockerd (log: /var/log/clawengine-dockerd.log)"
-  nohup dockerd >/var/log/clawengine-dockerd.log 2>&1 &
+  # In a session of its own, as a service manager starts it: it outlives this
+  # shell, and the kernel's autogroup scheduling treats it (and docker-proxy)
+  # as a service, not as part of whatever this terminal runs next.
+  setsid nohup dockerd >/var/log/clawengine-dockerd.log 2>&1 </dev/null &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 0.5
