@@ -199,6 +199,7 @@ find_docker_proxy() {
 }
 
 add_target() { # NAME URL PID
+  [[ -z ${ONLY:-} || " $ONLY " == *" $1 "* ]] || return 0
   TARGETS+=("$1"); URL[$1]=$2; PID[$1]=${3:-}
   # `clawengine daemon` execs clawengine-daemon in the same process: the PID is
   # the daemon's, and this says which binary it runs by the time it answers.
@@ -392,11 +393,12 @@ run_wrk() { # TARGET MODE
   return 0
 }
 
-# Round-robin over targets, and the starting target rotates each round, so
-# the machine's noise (other work, thermal, TIME_WAIT build-up after the
-# close runs) spreads over all targets instead of landing on one.
+# Every target once per mode and round, in an order shuffled each round, so
+# the machine's noise (other work, TIME_WAIT build-up after the close runs, what
+# the run before left behind) spreads over all targets instead of landing on
+# one. (A rotation keeps each target behind the same one in every round.)
 run_throughput() {
-  local round mode i n=${#TARGETS[@]}
+  local round mode t
   : >"$WORK/results.tsv"
   echo
   echo "== throughput: wrk -t$WRK_THREADS -c$WRK_CONNS -d${DURATION}s, $REPEAT rounds, interleaved"
@@ -404,9 +406,9 @@ run_throughput() {
     ROUND=$((round + 1))
     echo "round $ROUND/$REPEAT"
     for mode in keepalive close; do
-      for ((i = 0; i < n; i++)); do
+      for t in $(printf '%s\n' "${TARGETS[@]}" | shuf); do
         wait_quiet
-        run_wrk "${TARGETS[(i + round) % n]}" "$mode"
+        run_wrk "$t" "$mode"
       done
     done
   done
