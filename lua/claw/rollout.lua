@@ -1627,6 +1627,8 @@ function R.rollback_group(names, opts, results)
   local function record(name, err)
     results[#results + 1] = { name = name, outcome = err and "rollback failed" or "rolled back",
       reason = err and tostring(err) or why }
+    -- (counted again: its update counted as succeeded when it ended)
+    engine.report { kind = "update", target = name, outcome = err and "failed" or "rolled_back" }
     tried, failed = tried + 1, failed + (err and 1 or 0)
   end
   for first = 1, #names, size do

@@ -20,6 +20,21 @@ claw() {
   err=$(cat "$T/err")
 }
 
+# claw with the pipe a daemon gives the runs it starts (engine.report writes to a
+# pipe only); what the policy reported lands in $T/reports.
+claw_reporting() {
+  rm -f "$T/fifo" && mkfifo "$T/fifo"
+  cat "$T/fifo" >"$T/reports" &
+  local reader=$!
+  CLAWENGINE_REPORT_FD=3 claw "$@" 3>"$T/fifo"
+  wait $reader
+}
+# What the policy reported for the daemon's metrics, one line each.
+reports() {
+  python3 -c 'import json,sys
+for l in sys.stdin: r=json.loads(l); print(r["kind"], r["target"], r["outcome"])' <"$T/reports"
+}
+
 fail() {
   echo "FAIL [$current] $*" >&2
   bad=1

@@ -131,11 +131,15 @@ done_check
 
 check "failure_action rollback: replica 2 fails, replica 1 is rolled back, 3 untouched"
 replicas -e READY_DELAY=60
-WEB_IMAGE=clawtest/gateway:v2 claw run "$POLICY" --compose "$T/compose.yml" --no-pull --timeout 3
+WEB_IMAGE=clawtest/gateway:v2 claw_reporting run "$POLICY" --compose "$T/compose.yml" --no-pull --timeout 3
 expect_rc 1
 expect_out_has "$P-web-1: updated"
 expect_out_has "$P-web-2: rolled back: "
 expect_out_has "$P-web-1: rolled back: another target of the same group failed"
+# the daemon's metrics count the group's rollback too (alerts on rolled_back see it)
+[ "$(reports | grep '^update ')" = "update $P-web-1 succeeded
+update $P-web-2 rolled_back
+update $P-web-1 rolled_back" ] || fail "reports to the daemon: $(reports)"
 for i in 1 2 3; do
   [ "$(docker inspect -f '{{.Config.Image}}' $P-web-$i)" = clawtest/gateway:v1 ] || fail "replica $i not on v1"
 done

@@ -32,20 +32,6 @@ wait_healthy claw-it-roll
 dpid=$!
 for _ in $(seq 1 100); do [ -S "$T/admin.sock" ] && break; sleep 0.05; done
 
-# claw with the pipe a daemon gives the runs it starts (engine.report writes to a
-# pipe only); what the policy reported lands in $T/reports.
-claw_reporting() {
-  rm -f "$T/fifo" && mkfifo "$T/fifo"
-  cat "$T/fifo" >"$T/reports" &
-  local reader=$!
-  CLAWENGINE_REPORT_FD=3 claw "$@" 3>"$T/fifo"
-  wait $reader
-}
-# What the policy reported for the daemon's metrics, one line each.
-reports() {
-  python3 -c 'import json,sys
-for l in sys.stdin: r=json.loads(l); print(r["kind"], r["target"], r["outcome"])' <"$T/reports"
-}
 
 check "v1 -> v2 under load: 0 failed requests, old kept as -previous, tags"
 mkdir -p "$T/cfg" && echo '{"v":1}' >"$T/cfg/app.json"
