@@ -10,6 +10,7 @@ export CLAWENGINE_ADMIN=$T/admin.sock CLAWENGINE_STATE_DIR=$T/statedir
 
 teardown() {
   [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+  [ -n "${faults:-}" ] && kill "$faults" 2>/dev/null
   cleanup_containers claw-it-roll
   docker rmi clawtest/gateway:rollback clawtest/gateway:stable >/dev/null 2>&1 || true
 }
@@ -498,6 +499,31 @@ expect_err "nothing to recover"
 wait $first
 [ $? = 0 ] || fail "the first update failed: $(cat "$T/first")"
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
+only_one
+done_check
+
+check "SIGINT during the pull: exit 130 at once, nothing changed, nothing to recover"
+# a registry whose stall/app manifest answers after 30 s: the pull is under way
+python3 "$HERE/../fixtures/registry_faults.py" 5077 >"$T/faults.log" 2>&1 &
+faults=$!
+for _ in $(seq 1 50); do curl -fs http://127.0.0.1:5077/stats >/dev/null && break; sleep 0.1; done
+fresh
+snapshot
+"$CLAW" run "$POLICY" claw-it-roll --image localhost:5077/stall/app >"$T/int" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do curl -fs http://127.0.0.1:5077/stats | grep -q "stall/app" && break; sleep 0.1; done
+curl -fs http://127.0.0.1:5077/stats | grep -q "stall/app" || fail "the pull did not reach the registry: $(cat "$T/int")"
+t0=$(date +%s)
+kill -INT $pid
+wait $pid
+rc=$?
+[ "$rc" = 130 ] || fail "exit code $rc: $(cat "$T/int")"
+(( $(date +%s) - t0 < 15 )) || fail "the run waited for the registry: $(( $(date +%s) - t0 )) s"
+grep -q "clawengine: interrupted" "$T/int" || fail "output: $(cat "$T/int")"
+expect_unchanged
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+claw recover
+expect_err "nothing to recover"
 only_one
 done_check
 
