@@ -527,6 +527,28 @@ expect_err "nothing to recover"
 only_one
 done_check
 
+check "SIGINT while stop-first stops the old version: it serves again, exit 130"
+# SIGWINCH is ignored: the stop lasts the container's whole stop timeout
+fresh --stop-signal SIGWINCH --stop-timeout 3
+"$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0 --order stop-first \
+  >"$T/int" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q " stop-old " "$T/int" && break; sleep 0.1; done
+sleep 0.5
+kill -INT $pid
+wait $pid
+rc=$?
+[ "$rc" = 130 ] || fail "exit code $rc: $(cat "$T/int")"
+grep -q "^claw-it-roll: rolled back: interrupted" "$T/int" || fail "output: $(cat "$T/int")"
+[ "$(version)" = 1.0.0 ] || fail "serving $(version)"
+"$CLAW" route list >"$T/routes" 2>&1
+grep -q "paused" "$T/routes" && fail "a pause is left: $(cat "$T/routes")"
+grep -Eq "^web .* claw-it-roll +[0-9.:]+ +100 +active" "$T/routes" || fail "routes: $(cat "$T/routes")"
+claw recover
+expect_err "nothing to recover"
+only_one
+done_check
+
 check "SIGINT during the monitor window: undone at once, exit 130, 0 failed"
 fresh
 load_start 6s "http://127.0.0.1:$PORT/" -H "Connection: close"
