@@ -27,6 +27,20 @@ only_one() { # exactly one claw-it-roll container running, under the name, none 
   return 0
 }
 
+# Runs the policy with ARGS (its output in $T/int), sends SIGINT half a second after
+# its output shows PATTERN, and sets rc to its exit code.
+interrupt_after() { # PATTERN ARGS...
+  local pattern=$1 pid
+  shift
+  "$CLAW" run "$POLICY" "$@" >"$T/int" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q -- "$pattern" "$T/int" && break; sleep 0.1; done
+  sleep 0.5
+  kill -INT $pid
+  wait $pid
+  rc=$?
+}
+
 docker run -d --name claw-it-roll --restart always clawtest/gateway:v1 >/dev/null
 wait_healthy claw-it-roll
 "$CLAW" daemon --config "$T/daemon.yml" >"$T/daemon.log" 2>&1 &
@@ -530,14 +544,7 @@ done_check
 check "SIGINT while stop-first stops the old version: it serves again, exit 130"
 # SIGWINCH is ignored: the stop lasts the container's whole stop timeout
 fresh --stop-signal SIGWINCH --stop-timeout 3
-"$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0 --order stop-first \
-  >"$T/int" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do grep -q " stop-old " "$T/int" && break; sleep 0.1; done
-sleep 0.5
-kill -INT $pid
-wait $pid
-rc=$?
+interrupt_after " stop-old " claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0 --order stop-first
 [ "$rc" = 130 ] || fail "exit code $rc: $(cat "$T/int")"
 grep -q "^claw-it-roll: rolled back: interrupted" "$T/int" || fail "output: $(cat "$T/int")"
 [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
@@ -552,13 +559,7 @@ done_check
 check "SIGINT during the monitor window: undone at once, exit 130, 0 failed"
 fresh
 load_start 6s "http://127.0.0.1:$PORT/" -H "Connection: close"
-"$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 20 >"$T/int" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do grep -q " switch " "$T/int" && break; sleep 0.1; done
-sleep 0.5
-kill -INT $pid
-wait $pid
-rc=$?
+interrupt_after " switch " claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 20
 [ "$rc" = 130 ] || fail "exit code $rc: $(cat "$T/int")"
 grep -q "clawengine: interrupted" "$T/int" || fail "output: $(cat "$T/int")"
 grep -q "^claw-it-roll: rolled back: interrupted" "$T/int" || fail "the outcome is not said: $(cat "$T/int")"
