@@ -32,6 +32,7 @@ if has('upd.sleep') then require('claw.time').sleep(30) end
 if has('upd.exit1') then os.exit(1) end
 if has('upd.error') then error('boom') end" >/dev/null
 policy slow.lua "io.write('slow run\n') require('claw.time').sleep(2.5) print('slow run done')" >/dev/null
+policy long.lua "require('claw.time').sleep(60)" >/dev/null
 
 write_config() { # $1: extra YAML appended; $API_LISTEN: the API's addresses
   local listen=${API_LISTEN:-"[ \"127.0.0.1:$PORT\", \"[::1]:$PORT\" ]"}
@@ -355,11 +356,18 @@ grep -E "run fast#[0-9]+: slow run$|schedule fast: skipped" "$T/daemon.log" | he
 done_check
 
 check "SIGTERM with a run going on: the run is stopped, the daemon exits 0"
-for _ in $(seq 1 30); do
+# a run that is sure to be going when SIGTERM comes, however slow the machine
+write_config "schedules:
+  fast:
+    cron: \"@every 1s\"
+    policy: $T/long.lua"
+kill -HUP "$dpid"
+for _ in $(seq 1 100); do
   req -H "$AUTH" "$BASE/v1/status"
-  [ "$(json_get 'len(d["running"])')" = 1 ] && break
+  [ "$(json_get '[r["policy"].endswith("long.lua") for r in d["running"]]')" = "[True]" ] && break
   sleep 0.1
 done
+[ "$(json_get '[r["policy"].endswith("long.lua") for r in d["running"]]')" = "[True]" ] || fail "no run of long.lua: $body"
 pid=$(json_get 'd["running"][0]["pid"]')
 kill -TERM "$dpid"
 wait "$dpid"
