@@ -185,7 +185,9 @@ check "a migrated state folder mounted by the old container: restored, the old o
 mkdir -p "$T/appstate"
 fresh -v "$T/appstate:/state" -e STATE_FILE=/state/version -e REFUSE_NEWER_STATE=1
 echo keep >"$T/appstate/other"
-load_start 9s "http://127.0.0.1:$PORT/" -H "Connection: close"
+# (wrk waits up to 10 s for an answer: new connections wait on the paused route while
+# the old container stops, gets its state back and starts again)
+load_start 9s "http://127.0.0.1:$PORT/" -H "Connection: close" --timeout 10s
 sleep 0.5
 claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3 --backup "$T/appstate"
 expect_rc 1
