@@ -63,13 +63,17 @@ expect_unchanged() {
   diff -u "$T/before" "$T/after" >"$T/diff" || fail "Docker changed: $(cat "$T/diff")"
 }
 
-check() { current=$1; bad=0; }
+check() { current=$1; bad=0; check_t0=${EPOCHREALTIME//[!0-9]/}; }
 done_check() {
   if [ "$bad" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  # (how long each check took: `finish` names the slowest, for whoever shortens the suite)
+  local us=$(( ${EPOCHREALTIME//[!0-9]/} - check_t0 ))
+  timings+=$(printf '%d.%d\t%s' $((us / 1000000)) $((us / 100000 % 10)) "$current")$'\n'
 }
 
 finish() {
   echo "$passed passed, $failed failed"
+  printf '%s' "${timings:-}" | sort -rn | head -n 3 | awk -F'\t' '{ printf "slowest: %s s  %s\n", $1, $2 }'
   rm -rf "$T"
   [ "$failed" = 0 ]
 }
