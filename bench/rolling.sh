@@ -256,7 +256,7 @@ for line in open(a["events"]):
         healthy = t
 healthy_s = healthy - started if started and healthy else None
 
-switch_ms = step_ms = own_tth = create_start = None
+switch_ms = step_ms = own_tth = create_start = engine_s = None
 if a["path"] == "clawengine":
     hist = json.load(open(a["history"]))
     steps = {s["step"]: s["time"] for s in hist[-1]["timeline"]} if hist else {}
@@ -283,6 +283,10 @@ if a["path"] == "clawengine":
     if started and steps.get("create"):
         create_start = started - steps["create"]
     before_create = steps["create"] - t_update if steps.get("create") else None
+    # The engine's own share of the overhead: its start-up and preparation before
+    # it asks Docker to create the container, and healthy (Docker's event) -> switch.
+    if before_create is not None and switch_ms is not None:
+        engine_s = before_create + switch_ms / 1000
     t_served = t_switch
 else:
     t_seen = num("t_seen")
@@ -299,7 +303,7 @@ cover = num("t_load_end") - t_served if t_served else None
 row = [a["path"], a["mode"], a["round"], requests, failed, fmt(p99_us, 1e-3), len(probes), failed_probes,
        fmt(gap, 1000, 1), fmt(base_gap, 1000, 1), fmt(wall), fmt(healthy_s), fmt(overhead), fmt(done),
        fmt(switch_ms, 1, 1), fmt(first_new_ms, 1, 1), fmt(own_tth), fmt(cover, 1, 2), fmt(create_start),
-       fmt(step_ms, 1, 1)]
+       fmt(step_ms, 1, 1), fmt(engine_s)]
 with open(a["tsv"], "a") as f:
     f.write("\t".join("NA" if v is None else str(v) for v in row) + "\n")
 
@@ -326,7 +330,8 @@ print("    wall %s s, new container start -> healthy %s s (docker events; own me
       % (fmt(wall), fmt(healthy_s), fmt(own_tth), fmt(overhead), fmt(done)))
 extra = "    create+start of the new container %s s" % fmt(create_start)
 if a["path"] == "clawengine":
-    extra = "    from the command's start to docker create %s s; " % fmt(before_create) + extra.lstrip()
+    extra = "    engine's own %s s: from the command's start to docker create %s s; " % (
+        fmt(engine_s), fmt(before_create)) + extra.lstrip()
     extra += "; switch %s ms after docker said healthy (%s ms after the engine saw it)" % (
         fmt(switch_ms, 1, 1), fmt(step_ms, 1, 1))
     extra += ", done by the daemon %s ms after the journal's switch step" % (
@@ -350,7 +355,7 @@ if cover is not None and cover < 2:
 PY
 }
 
-RESULT_COLS="path mode round requests failed p99_ms probes failed_probes gap_ms base_gap_ms wall_s healthy_s overhead_s done_s switch_ms first_new_ms own_tth_s cover_s create_start_s step_ms"
+RESULT_COLS="path mode round requests failed p99_ms probes failed_probes gap_ms base_gap_ms wall_s healthy_s overhead_s done_s switch_ms first_new_ms own_tth_s cover_s create_start_s step_ms engine_s"
 col() { # NAME -> 1-based column in results.tsv
   local i=1 c
   for c in $RESULT_COLS; do [[ $c == "$1" ]] && { echo $i; return; }; i=$((i + 1)); done
@@ -433,7 +438,9 @@ load_start() { # PORT MODE
     --filter event=health_status --format '{{.TimeNano}} {{.ID}} {{.Status}}' >"$RUN_DIR/events" 2>&1 &
   EVENTS_PID=$!
   STARTED_PIDS+=("$EVENTS_PID")
-  "$PYTHON" "$WORK/prober.py" 127.0.0.1 "$port" "$RUN_DIR/probe" "$RUN_DIR/probe.ready" &
+  # The prober stands for clients too: a session of its own, like wrk (below), so
+  # that it does not share a CPU share with the update's commands.
+  setsid "$PYTHON" "$WORK/prober.py" 127.0.0.1 "$port" "$RUN_DIR/probe" "$RUN_DIR/probe.ready" &
   PROBE_PID=$!
   STARTED_PIDS+=("$PROBE_PID")
   local i
@@ -570,6 +577,9 @@ print_table() {
     echo "clawengine ($m): switch $(cell clawengine "$m" switch_ms 1) ms after Docker reported healthy" \
       "($(cell clawengine "$m" step_ms 1) ms after the engine saw it);" \
       "create+start of the new container $(cell clawengine "$m" create_start_s 2) s; seconds_to_healthy (--json) $(cell clawengine "$m" own_tth_s 2) s"
+    echo "clawengine ($m): overhead = the engine's own $(cell clawengine "$m" engine_s 2) s (its start-up and" \
+      "preparation before it asks Docker to create the container, and healthy -> switch)" \
+      "+ Docker's create+start $(cell clawengine "$m" create_start_s 2) s"
   done
   for m in keepalive close; do
     echo "hand-written ($m): create+start of the new container $(cell hand-written "$m" create_start_s 2) s"
