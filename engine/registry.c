@@ -296,7 +296,7 @@ const char *claw_registry_newer(const char *current, const char *const *tags, si
     if (err)
         memset(err, 0, sizeof *err);
     const char *pname = o->policy == CLAW_VER_CALVER ? "calver" : "semver";
-    claw_version cur, c, best_v;
+    claw_version cur, c, best_v = { 0 }; /* (best_v is read only once best is set) */
     if (claw_version_parse(current, o->policy, &cur) != 0) {
         claw_fail(err, CLAW_E_INVALID, 0, "tag \"%s\" is not a %s version", current, pname);
         return NULL;
