@@ -362,12 +362,13 @@ write_config "schedules:
     cron: \"@every 1s\"
     policy: $T/long.lua"
 kill -HUP "$dpid"
+long_running() { [ "$(json_get '[r["policy"].endswith("long.lua") for r in d["running"]]')" = "[True]" ]; }
 for _ in $(seq 1 100); do
   req -H "$AUTH" "$BASE/v1/status"
-  [ "$(json_get '[r["policy"].endswith("long.lua") for r in d["running"]]')" = "[True]" ] && break
+  long_running && break
   sleep 0.1
 done
-[ "$(json_get '[r["policy"].endswith("long.lua") for r in d["running"]]')" = "[True]" ] || fail "no run of long.lua: $body"
+long_running || fail "no run of long.lua: $body"
 pid=$(json_get 'd["running"][0]["pid"]')
 kill -TERM "$dpid"
 wait "$dpid"
