@@ -47,7 +47,6 @@ wait_healthy claw-it-roll
 dpid=$!
 for _ in $(seq 1 100); do [ -S "$T/admin.sock" ] && break; sleep 0.05; done
 
-
 check "v1 -> v2 under load: 0 failed requests, old kept as -previous, tags"
 mkdir -p "$T/cfg" && echo '{"v":1}' >"$T/cfg/app.json"
 load_start 8s "http://127.0.0.1:$PORT/"
