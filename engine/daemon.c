@@ -255,6 +255,7 @@ struct daemon {
     claw_proxy *p;
     claw_lookups *lookups; /* backend addresses, from `clawengine route resolve` */
     int starting;          /* lookups of backends without a saved address, at start */
+    long lookups_asked;    /* lookups of backends asked so far */
     int announced;         /* "serving" was said: the start's lookups have ended */
     double t0;             /* when the daemon started (monotonic) */
     claw_log *log;         /* a copy of the caller's, writing to `logfile` when there is one */
@@ -381,6 +382,27 @@ typedef struct restore {
 
 static void announce(daemon_t *d);
 
+/* While a route has no backend yet (a first start, a route a reload adds), the
+ * connections it accepts wait for the lookups of its containers, as during a pause
+ * (holder "lookup"), instead of being closed at once: a slow Docker then delays the
+ * first clients, and fails none. The first of its lookups to end, found or not, ends
+ * the hold; its deadline is theirs. */
+#define LOOKUP_HOLDER "lookup"
+
+static void hold_for_lookups(daemon_t *d, const char *route)
+{
+    claw_err err;
+    if (claw_proxy_backend_count(d->p, route) == 0)
+        claw_proxy_pause(d->p, route, LOOKUP_HOLDER, CLAW_LOOKUP_TIMEOUT + 1, &err);
+}
+
+static void end_lookup_hold(daemon_t *d, const char *route)
+{
+    claw_err err;
+    if (claw_proxy_paused_by(d->p, route, LOOKUP_HOLDER))
+        claw_proxy_resume(d->p, route, LOOKUP_HOLDER, &err);
+}
+
 static void restored(daemon_t *d, restore *r, const struct sockaddr *addr, socklen_t len)
 {
     claw_err err;
@@ -410,8 +432,13 @@ static void on_restored(void *ud, const struct sockaddr *addr, socklen_t len, co
 {
     restore *r = ud;
     daemon_t *d = r->d;
-    if (addr) {
+    if (addr)
         restored(d, r, addr, len);
+    end_lookup_hold(d, r->route); /* what it held goes to the backend just added, or is closed */
+    if (addr) {
+        if (r->again > 0)
+            claw_log_printf(d->log, CLAW_LOG_INFO, "route %s: backend %s found; serving", r->route,
+                            r->container);
     } else if (strcmp(e->code, CLAW_E_INTERRUPTED) == 0) {
         ; /* the daemon stops */
     } else if (r->known && strcmp(e->code, CLAW_E_NOT_FOUND) != 0) {
@@ -441,9 +468,6 @@ static void on_restored(void *ud, const struct sockaddr *addr, socklen_t len, co
             return;
         }
     }
-    if (addr && r->again > 0)
-        claw_log_printf(d->log, CLAW_LOG_INFO, "route %s: backend %s found; serving", r->route,
-                        r->container);
     if (r->at_start && --d->starting == 0 && strcmp(e ? e->code : "", CLAW_E_INTERRUPTED) != 0)
         announce(d);
     free(r);
@@ -491,6 +515,7 @@ static void ask_restore(daemon_t *d, const char *route, const char *container, i
         return;
     }
     d->starting += r->at_start;
+    d->lookups_asked++;
 }
 
 /* A backend of the state: it serves at once at its saved address, which a lookup
@@ -524,10 +549,13 @@ static void restore_backends(daemon_t *d, const char *route, const cJSON *sr,
 {
     const cJSON *b;
     int n = 0;
+    long asked = d->lookups_asked;
     cJSON_ArrayForEach(b, cJSON_GetObjectItem(sr, "backends"))
         n += restore_saved(d, route, b, dflt_container);
     if (n == 0 && dflt_container)
         ask_restore(d, route, dflt_container, 100, 0, 0, 1);
+    if (d->lookups_asked > asked)
+        hold_for_lookups(d, route);
 }
 
 static int listen_list(const cJSON *arr, const char **out, int max)

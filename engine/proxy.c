@@ -934,6 +934,15 @@ int claw_proxy_resume(claw_proxy *p, const char *route_name, const char *holder,
     return r->npauses;
 }
 
+int claw_proxy_paused_by(const claw_proxy *p, const char *route_name, const char *holder)
+{
+    const route *r = find_route(p, route_name);
+    for (int i = 0; r && i < r->npauses; i++)
+        if (strcmp(r->pauses[i].holder, holder) == 0)
+            return 1;
+    return 0;
+}
+
 int claw_proxy_route_remove(claw_proxy *p, const char *name, claw_err *err)
 {
     route **rp = &p->routes;
@@ -1276,6 +1285,7 @@ claw_proxy *claw_proxy_new(const claw_log *log, double idle_timeout)
     }
     p->log = log;
     p->idle_timeout = idle_timeout;
+    p->now = claw_clock_monotonic(); /* deadlines set before the first step count from here */
     p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

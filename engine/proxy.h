@@ -71,6 +71,8 @@ int claw_proxy_switch(claw_proxy *p, const char *route, const char *name, claw_e
 int claw_proxy_pause(claw_proxy *p, const char *route, const char *holder, double seconds,
                      claw_err *err);
 int claw_proxy_resume(claw_proxy *p, const char *route, const char *holder, claw_err *err);
+/* Whether `holder` holds a pause of the route now. */
+int claw_proxy_paused_by(const claw_proxy *p, const char *route, const char *holder);
 int claw_proxy_drain(claw_proxy *p, const char *route, const char *name, double timeout,
                      claw_drain_done done, void *ud, claw_err *err);
 int claw_proxy_backend_remove(claw_proxy *p, const char *route, const char *name,

@@ -9,6 +9,7 @@ export CLAWENGINE_ADMIN=$T/admin.sock
 
 teardown() {
   [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+  [ -n "${slow:-}" ] && kill "$slow" 2>/dev/null
   cleanup_containers claw-it-d
 }
 trap teardown EXIT
@@ -616,6 +617,64 @@ docker run -d --name claw-it-d-late -e APP_VERSION=late clawtest/gateway:v1 >/de
 for _ in $(seq 1 150); do [ "$(late)" = late ] && break; sleep 0.1; done
 [ "$(late)" = late ] || fail "not served after a restart: $(tail -3 "$T/late.log")"
 stop_daemon
+done_check
+
+check "a first start with a slow Docker: connections wait for the backend's lookup, none is closed"
+# Docker's answers come 2 s late (a proxy on 127.0.0.1:$((PORT + 9)) in front of its
+# socket), and the route has no saved address: the clients that connect meanwhile
+# wait for the lookup instead of being closed
+python3 -c '
+import socket, sys, threading, time
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d: break
+            b.sendall(d)
+    except OSError: pass
+    finally:
+        try: b.shutdown(socket.SHUT_WR)
+        except OSError: pass
+def serve(c):
+    time.sleep(2)
+    u = socket.socket(socket.AF_UNIX); u.connect("/var/run/docker.sock")
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+    pipe(c, u)
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(16)
+while True:
+    c, _ = l.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+' $((PORT + 9)) &
+slow=$!
+cat >"$T/slow.yml" <<YML
+admin: $T/admin.sock
+state: $T/slow-state/routes.json
+routes:
+  slow:
+    listen: [ "127.0.0.1:$((PORT + 8))" ]
+    container: claw-it-d-a
+    port: 18789
+YML
+for _ in $(seq 1 50); do (: </dev/tcp/127.0.0.1/$((PORT + 9))) 2>/dev/null && break; sleep 0.1; done
+: >"$T/slow.log"
+"$CLAW" -H tcp://127.0.0.1:$((PORT + 9)) daemon --config "$T/slow.yml" >"$T/slow.log" 2>&1 &
+dpid=$!
+# (until the route listens: the admin socket opens before the routes do)
+for _ in $(seq 1 100); do (: </dev/tcp/127.0.0.1/$((PORT + 8))) 2>/dev/null && break; sleep 0.05; done
+clients=()
+for i in 1 2 3 4 5 6; do
+  curl -s -o /dev/null -w '%{http_code}\n' --max-time 15 "http://127.0.0.1:$((PORT + 8))/version" >"$T/answer-$i" &
+  clients+=($!)
+done
+wait "${clients[@]}"
+for _ in $(seq 1 100); do grep -q "serving 1 route(s)" "$T/slow.log" && break; sleep 0.1; done
+[ "$(cat "$T/answer-"*)" = "$(printf '200\n%.0s' 1 2 3 4 5 6)" ] ||
+  fail "answers: $(cat "$T/answer-"* | tr '\n' ' '); log: $(cat "$T/slow.log")"
+stop_daemon
+kill $slow
+wait $slow 2>/dev/null
+slow=
 done_check
 
 check "a second daemon on the same address is refused, whatever its admin socket"
