@@ -21,7 +21,9 @@ foreach(src ${CLAW_LUA_TESTS})
     ENVIRONMENT "CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp;CLAWENGINE_STATE_DIR=${CMAKE_BINARY_DIR}/tmp/state")
 endforeach()
 
-# Integration tests on a real dockerd. The fixture images are built once, first.
+# Integration tests on a real dockerd. The fixture images are built once, first; then
+# the suites run side by side, each on its own tags, names, ports and state
+# (tests/integration/lib.sh).
 add_test(NAME docker/fixture-images
   COMMAND ${PROJECT_SOURCE_DIR}/tests/fixtures/gateway/build.sh ${CMAKE_BINARY_DIR}/fixtures)
 set_tests_properties(docker/fixture-images PROPERTIES LABELS docker FIXTURES_SETUP images)
@@ -29,10 +31,18 @@ file(GLOB CLAW_DOCKER_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/integr
 foreach(src ${CLAW_DOCKER_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_test(NAME docker/${name} COMMAND bash ${src})
-  set_tests_properties(docker/${name} PROPERTIES LABELS docker FIXTURES_REQUIRED images
-    RESOURCE_LOCK docker TIMEOUT 600
+  set_tests_properties(docker/${name} PROPERTIES LABELS docker FIXTURES_REQUIRED images TIMEOUT 600
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/integration
-    ENVIRONMENT "CLAWENGINE=$<TARGET_FILE:clawengine>;CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp;CLAWENGINE_STATE_DIR=${CMAKE_BINARY_DIR}/tmp/state")
+    ENVIRONMENT "CLAWENGINE=$<TARGET_FILE:clawengine>;CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
+endforeach()
+
+# The longest suites start first (ctest -j runs in descending COST), so that the lanes
+# end together: seconds each took alone on a 2-core machine.
+foreach(pair test_rolling:280 test_compose:140 test_daemon:90 test_canary:90 test_adopt:40)
+  string(REPLACE ":" ";" pair ${pair})
+  list(GET pair 0 name)
+  list(GET pair 1 seconds)
+  set_tests_properties(docker/${name} PROPERTIES COST ${seconds})
 endforeach()
 
 add_test(NAME lua/install COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install_test.sh ${CMAKE_BINARY_DIR})

@@ -1,15 +1,17 @@
 -- docker.clone against a container made with many `docker create` flags: the clone's
 -- inspect must match the original's field for field, but for image and ID.
--- arg[1]: "same" (clone with the same image) or "upgrade" (with clawtest/gateway:v2)
+-- arg[1]: "same" (clone with the same image) or "upgrade" (with $GW:v2, the suite's tag of
+-- the fixture image)
 package.path = "../lua/?.lua;" .. package.path
 local t = require "t"
 local docker = require "claw.docker"
 local json = require "claw.json"
 
 local mode = arg[1]
+local gw = assert(os.getenv("GW"), "GW: the suite's image repository")
 local old = assert(docker.inspect("claw-it-rich"))
 local spec = assert(docker.clone("claw-it-rich", {
-  name = "claw-it-rich-clone", image = mode == "upgrade" and "clawtest/gateway:v2" or nil }))
+  name = "claw-it-rich-clone", image = mode == "upgrade" and gw .. ":v2" or nil }))
 local new_id = assert(docker.create(spec))
 local new = assert(docker.inspect(new_id))
 
@@ -50,7 +52,7 @@ t.test("Env and labels: the user's kept, the image's own from the new image", fu
 end)
 
 t.test("Image is the requested one", function()
-  t.eq(new.Config.Image, mode == "upgrade" and "clawtest/gateway:v2" or "clawtest/gateway:v1")
+  t.eq(new.Config.Image, gw .. (mode == "upgrade" and ":v2" or ":v1"))
   t.ok(new.Id ~= old.Id, "a new container")
 end)
 

@@ -12,6 +12,28 @@ current=""
 
 docker info >/dev/null 2>&1 || { echo "Docker is not running: these tests need it" >&2; exit 1; }
 
+# Suites (test_*.sh) run side by side on one dockerd, so each keeps to its own:
+# - its own tags of the fixture images, $GW:v1, $GW:v2 ... (an update tags $GW:rollback
+#   and $GW:stable, never the fixtures' clawtest/gateway), made afresh at each start;
+# - its own admin socket and state folder (journals, history, backups);
+# - in Docker, the names it gives what it creates start with one of $OWN (a regex
+#   alternation the suite sets), and "nothing changed" compares those, with every
+#   object outside the names the suites use (claw-it-*, clawit*, clawtest/*,
+#   localhost:PORT/* of their registries).
+SUITE=$(basename "$0" .sh)
+SUITE=${SUITE#test_}
+export GW=clawtest/$SUITE
+export CLAWENGINE_ADMIN=$T/admin.sock CLAWENGINE_STATE_DIR=$T/statedir
+drop_own_tags() {
+  local tags
+  tags=$(docker images --format '{{.Repository}}:{{.Tag}}' "$GW")
+  [ -z "$tags" ] || docker rmi $tags >/dev/null 2>&1 || true
+}
+drop_own_tags
+for tag in v1 v2 v3 never-healthy turns-unhealthy broken-api; do # (fixtures/gateway/build.sh)
+  docker tag "clawtest/gateway:$tag" "$GW:$tag" || { echo "no fixture image clawtest/gateway:$tag" >&2; exit 1; }
+done
+
 # claw ARGS...: runs the engine; sets $rc, $out (stdout) and $err (stderr).
 claw() {
   "$CLAW" "$@" >"$T/out" 2>"$T/err"
@@ -52,10 +74,17 @@ $1"; }
 expect_err_has() { grep -qF -- "$1" <<<"$err" || fail "stderr lacks \"$1\": $err"; }
 expect_out_has() { grep -qF -- "$1" <<<"$out" || fail "stdout lacks \"$1\": $out"; }
 
-# What Docker holds: containers (id, name, state, image) and images.
+# What Docker holds of this suite's and outside all suites' names: containers (name,
+# id, state, image) and tagged images. Untagged images, and the containers the
+# legacy builder runs for a Dockerfile's steps ("#(nop)"), come and go with other
+# suites' builds.
 docker_state() {
-  docker ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.State}} {{.Image}}' | sort
-  docker images -a --no-trunc --format '{{.ID}} {{.Repository}}:{{.Tag}}' | sort
+  : "${OWN:?the suite names its objects in OWN}"
+  { docker ps -a --no-trunc --format '{{.Names}} {{.ID}} {{.State}} {{.Image}} {{.Command}}' |
+      grep -v '#(nop)' | cut -d' ' -f1-4
+    docker images -a --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}' | grep -v '^<none>:<none> '
+  } | awk -v own="^($OWN|$GW:)" \
+          -v suites='^(claw-it-|clawit|clawtest/|localhost:[0-9]+/)' '$1 ~ own || $1 !~ suites' | sort
 }
 snapshot() { docker_state >"$T/before"; }
 expect_unchanged() {
@@ -74,6 +103,7 @@ done_check() {
 finish() {
   echo "$passed passed, $failed failed"
   printf '%s' "${timings:-}" | sort -rn | head -n 3 | awk -F'\t' '{ printf "slowest: %s s  %s\n", $1, $2 }'
+  drop_own_tags
   rm -rf "$T"
   [ "$failed" = 0 ]
 }
@@ -129,19 +159,20 @@ load_start() {
   cat >"$T/count.lua" <<'LUA'
 done = function(s)
   local e = s.errors
-  io.write(string.format("WRK %d %d %d\n", s.requests, e.connect + e.read + e.write + e.timeout, e.status))
+  io.write(string.format("WRK %d %d %d (connect %d, read %d, write %d, timeout %d)\n", s.requests,
+    e.connect + e.read + e.write + e.timeout, e.status, e.connect, e.read, e.write, e.timeout))
 end
 LUA
   wrk -t2 -c16 "$@" -d"$duration" -s "$T/count.lua" "$url" | sed -n 's/^WRK //p' >"$T/wrk" &
   wpid=$!
 }
 load_check() {
-  local reqs sockerrs non2xx
+  local reqs sockerrs non2xx kinds
   wait "$wpid"
-  read -r reqs sockerrs non2xx <"$T/wrk"
+  read -r reqs sockerrs non2xx kinds <"$T/wrk"
   echo "$current: $reqs requests, $sockerrs socket errors, $non2xx non-2xx" >&2
   [ "${sockerrs:-1}" = 0 ] && [ "${non2xx:-1}" = 0 ] ||
-    fail "failed requests: $sockerrs socket errors and $non2xx non-2xx of $reqs"
+    fail "failed requests: $sockerrs socket errors ${kinds:-} and $non2xx non-2xx of $reqs"
   [ "${reqs:-0}" -ge "${1:-1000}" ] || fail "only $reqs requests"
 }
 
@@ -203,7 +234,7 @@ fresh_behind_route() {
   local name=$1
   shift
   cleanup_containers "$name"
-  docker run -d --name "$name" "$@" clawtest/gateway:v1 >/dev/null
+  docker run -d --name "$name" "$@" "$GW:v1" >/dev/null
   wait_healthy "$name"
   "$CLAW" route add web "$name" >/dev/null 2>&1
   "$CLAW" route switch web "$name"

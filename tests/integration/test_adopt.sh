@@ -6,14 +6,8 @@
 # failures halfway change nothing (or are undone), with exact messages.
 source "$(dirname "$0")/lib.sh"
 PORT=28931
-export CLAWENGINE_ADMIN=$T/admin.sock
 A=claw-it-adopt-a
-
-# Other suites may share this dockerd: "nothing changed" looks at this file's
-# containers (adopt touches no image and no container outside its name).
-docker_state() {
-  docker ps -a --no-trunc --filter name=claw-it-adopt --format '{{.ID}} {{.Names}} {{.State}} {{.Image}}' | sort
-}
+OWN=claw-it-adopt
 
 teardown() {
   [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
@@ -49,10 +43,10 @@ routes() { "$CLAW" route list --json | python3 -c 'import json, sys; print(json.
 docker volume create claw-it-adopt-vol >/dev/null
 docker run -d --name $A --restart unless-stopped -e FOO=bar -e APP_VERSION=adopt-me \
   --label claw.test=adopt -v claw-it-adopt-vol:/data -v /anon \
-  -p 127.0.0.1:$PORT:18789 -p 127.0.0.1::9999 clawtest/gateway:v1 >/dev/null || exit 1
+  -p 127.0.0.1:$PORT:18789 -p 127.0.0.1::9999 $GW:v1 >/dev/null || exit 1
 # Fixed host ports besides the adopted one cannot be kept (the copy runs beside it).
 docker run -d --name claw-it-adopt-b -p 127.0.0.1:28932:18789 -p 127.0.0.1:28933:18789 \
-  -p 127.0.0.1:28934:9999 clawtest/gateway:v1 >/dev/null || exit 1
+  -p 127.0.0.1:28934:9999 $GW:v1 >/dev/null || exit 1
 wait_healthy $A || exit 1
 random_port() { docker port "$1" 9999/tcp | sed 's/.*://'; }
 old_id=$(docker inspect -f '{{.Id}}' $A)
@@ -120,7 +114,7 @@ bad 1 "clawengine: adopt: claw-it-adopt-b also publishes 127.0.0.1:28933->18789/
   adopt claw-it-adopt-b --route gwb --listen 127.0.0.1:28932
 bad 1 "clawengine: adopt: claw-it-adopt-b also publishes 127.0.0.1:28934->9999/tcp: its copy could not start beside it (only 18789/tcp moves to the route; other ports may be published on a random host port)" \
   adopt claw-it-adopt-b --route gwb --listen 127.0.0.1:28932 --listen 127.0.0.1:28933
-docker create --name claw-it-adopt-a-pre-adopt clawtest/gateway:v1 >/dev/null
+docker create --name claw-it-adopt-a-pre-adopt $GW:v1 >/dev/null
 bad 1 "clawengine: adopt: a container named claw-it-adopt-a-pre-adopt exists already: remove or rename it first" \
   adopt $A --route gwa --listen 127.0.0.1:$PORT
 bad 1 "clawengine: adopt: claw-it-adopt-a-pre-adopt is not running (created)" \
@@ -145,7 +139,7 @@ expect_unchanged
 done_check
 
 check "a port published on all addresses is taken over by the address given, with a warning"
-docker run -d --name claw-it-adopt-c -p 28930:18789 clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-adopt-c -p 28930:18789 $GW:v1 >/dev/null
 snapshot
 claw --dry-run adopt claw-it-adopt-c --route gwc --listen 127.0.0.1:28930 --port 18790
 expect_rc 0

@@ -4,6 +4,7 @@
 # shell), restore it, and compare the trees; then the refusals (no such volume, a
 # volume with mount options) and --dry-run.
 source "$(dirname "$0")/lib.sh"
+OWN='claw-it-bvol'
 
 VOL=claw-it-bvol
 OPTS_VOL=claw-it-bvol-opts
@@ -91,7 +92,7 @@ expect_err_has "dry-run: would restore volume:$VOL from $snap"
 done_check
 
 check "restore_volume puts the snapshot back exactly, into a volume a container uses"
-docker create --name claw-it-bvol-user -v "$VOL:/home/node/.openclaw" clawtest/gateway:v1 >/dev/null
+docker create --name claw-it-bvol-user -v "$VOL:/home/node/.openclaw" $GW:v1 >/dev/null
 claw run "$POL" restore "$VOL"
 expect_rc 0
 [ "$(field id)" = "$id" ] || fail "id: $out"

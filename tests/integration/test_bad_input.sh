@@ -2,11 +2,12 @@
 # Bad input: one clear message naming what was wrong and where, a documented exit
 # code, and nothing changed in Docker or on disk.
 source "$(dirname "$0")/lib.sh"
+OWN='claw-it-bad'
 
 cleanup_containers claw-it-bad
 trap 'cleanup_containers claw-it-bad' EXIT
-docker create --name claw-it-bad-a clawtest/gateway:v1 >/dev/null
-docker create --name claw-it-bad-b clawtest/gateway:v1 >/dev/null
+docker create --name claw-it-bad-a $GW:v1 >/dev/null
+docker create --name claw-it-bad-b $GW:v1 >/dev/null
 D=$T/data
 mkdir -p "$D"
 printf 'services:\n  web:\n    image: x\n   ports: [1]\n' >"$D/compose.yml"

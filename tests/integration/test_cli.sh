@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The command line and the Lua runtime: exit codes, exact messages, interrupts.
 source "$(dirname "$0")/lib.sh"
+OWN='claw-it-cli'
 
 check "version lists the libraries"
 claw --version

@@ -30,7 +30,7 @@ $dockercli create --name claw-it-rich \
   --dns 127.0.0.53 --hostname gwhost --domainname example.com --user 1000:1000 -w /data \
   --stop-signal SIGINT --stop-timeout 20 --init --memory 128m --cpu-shares 512 --pids-limit 200 \
   --log-opt max-size=1m --security-opt no-new-privileges --device /dev/null:/dev/xnull \
-  -p 127.0.0.1:28790:18789 clawtest/gateway:v1 >/dev/null
+  -p 127.0.0.1:28790:18789 $GW:v1 >/dev/null
 $dockercli network connect --alias mac-alias --ip 172.31.0.20 claw-it-macvlan claw-it-rich
 
 for mode in same upgrade; do

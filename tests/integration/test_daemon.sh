@@ -5,16 +5,15 @@
 source "$(dirname "$0")/lib.sh"
 NET="python3 $HERE/netclient.py"
 PORT=28910
-export CLAWENGINE_ADMIN=$T/admin.sock
 
 teardown() {
   [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
   [ -n "${slow:-}" ] && kill "$slow" 2>/dev/null
-  cleanup_containers claw-it-d
+  cleanup_containers claw-it-d-
 }
 trap teardown EXIT
-cleanup_containers claw-it-d
-for c in a b; do docker run -d --name claw-it-d-$c -e APP_VERSION=$c clawtest/gateway:v1 >/dev/null; done
+cleanup_containers claw-it-d-
+for c in a b; do docker run -d --name claw-it-d-$c -e APP_VERSION=$c $GW:v1 >/dev/null; done
 for c in a b; do
   for _ in $(seq 1 50); do [ "$(docker inspect -f '{{.State.Health.Status}}' claw-it-d-$c)" = healthy ] && break; sleep 0.1; done
 done
@@ -188,7 +187,7 @@ done_check
 
 check "a refused backend is replaced by a live one: no client sees a refusal"
 # It listens on another port, so the route's port refuses every connection.
-docker run -d --name claw-it-d-r -e PORT=18790 clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-d-r -e PORT=18790 $GW:v1 >/dev/null
 sleep 0.3
 "$CLAW" route add gw claw-it-d-r --weight 50
 "$CLAW" route weight gw claw-it-d-b=50 claw-it-d-r=50
@@ -203,7 +202,7 @@ for _, r in ipairs(json.decode(io.read("a"))) do for _, b in ipairs(r.backends) 
 done_check
 
 check "a backend that resets what it accepts: clients that sent nothing yet go to another; it is avoided after"
-docker run -d --name claw-it-d-x -e RESET_AFTER_MS=100 clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-d-x -e RESET_AFTER_MS=100 $GW:v1 >/dev/null
 sleep 0.3
 "$CLAW" route add gw claw-it-d-x --weight 50
 "$CLAW" route weight gw claw-it-d-b=50 claw-it-d-x=50
@@ -227,7 +226,7 @@ docker rm -f claw-it-d-x >/dev/null
 done_check
 
 check "a backend that dies mid-stream affects only its own connections"
-docker run -d --name claw-it-d-c clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-d-c $GW:v1 >/dev/null
 sleep 0.5
 "$CLAW" route add gw claw-it-d-c --weight 0
 "$CLAW" route weight gw claw-it-d-b=0 claw-it-d-c=100
@@ -528,21 +527,26 @@ done_check
 
 check "while a handover is under way, changes are refused as busy and asked again"
 start_daemon
-# a stand-in for a new daemon: takes the sockets, then goes away without retiring
+# a stand-in for a new daemon: takes the sockets, then goes away without retiring,
+# 1 s after the test has asked for its change (the file "asked"; 20 s at most)
 python3 -c '
-import socket, sys, time
+import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 s.sendall(b"{\"op\":\"handover\"}\n")
 msg, anc, flags, addr = s.recvmsg(4096, socket.CMSG_SPACE(64))
 print(msg.decode().strip(), flush=True)
-time.sleep(1.5)
-' "$T/admin.sock" >"$T/fake-handover" &
+for _ in range(400):
+    if os.path.exists(sys.argv[2]): break
+    time.sleep(0.05)
+time.sleep(1)
+' "$T/admin.sock" "$T/asked" >"$T/fake-handover" &
 fake=$!
 for _ in $(seq 1 50); do [ -s "$T/fake-handover" ] && break; sleep 0.05; done
 grep -q '"ok":true' "$T/fake-handover" || fail "handover: $(cat "$T/fake-handover")"
 [ "$($NET admin "$T/admin.sock" '{"op":"switch","route":"gw","container":"claw-it-d-b"}')" = \
   "{\"ok\":false,\"code\":\"busy\",\"error\":\"this daemon is handing over to pid $fake; ask again\"}" ] ||
   fail "a change during a handover was not refused as busy"
+touch "$T/asked"
 claw route switch gw claw-it-d-b  # the client asks again until the handover is given up
 expect_rc 0
 wait $fake
@@ -598,7 +602,7 @@ dpid=$!
 for _ in $(seq 1 100); do grep -q "left out" "$T/late.log" && break; sleep 0.05; done
 grep -q "route late: backend claw-it-d-late left out: No such container: claw-it-d-late; looked up again until it exists" "$T/late.log" ||
   fail "log: $(cat "$T/late.log")"
-docker run -d --name claw-it-d-late -e APP_VERSION=late clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-d-late -e APP_VERSION=late $GW:v1 >/dev/null
 late() { curl -s --max-time 1 "http://127.0.0.1:$((PORT + 6))/version"; }
 for _ in $(seq 1 150); do [ "$(late)" = late ] && break; sleep 0.1; done
 [ "$(late)" = late ] || fail "not served: $(tail -3 "$T/late.log")"
@@ -613,7 +617,7 @@ dpid=$!
 for _ in $(seq 1 100); do grep -q "left out" "$T/late.log" && break; sleep 0.05; done
 grep -q "route late: backend claw-it-d-late left out: No such container: claw-it-d-late; looked up again until it exists" "$T/late.log" ||
   fail "log after a restart: $(cat "$T/late.log")"
-docker run -d --name claw-it-d-late -e APP_VERSION=late clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-d-late -e APP_VERSION=late $GW:v1 >/dev/null
 for _ in $(seq 1 150); do [ "$(late)" = late ] && break; sleep 0.1; done
 [ "$(late)" = late ] || fail "not served after a restart: $(tail -3 "$T/late.log")"
 stop_daemon

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # claw.docker against the real daemon (docker_api.lua), and --dry-run changing nothing.
 source "$(dirname "$0")/lib.sh"
+OWN='claw-it-dry'
 
 check "docker_api.lua"
 claw run "$HERE/docker_api.lua"
@@ -11,23 +12,24 @@ done_check
 
 check "--dry-run: mutating calls log and change nothing"
 cleanup_containers claw-it-dry
-docker create --name claw-it-dry clawtest/gateway:v1 >/dev/null
+docker create --name claw-it-dry $GW:v1 >/dev/null
 snapshot
 p=$(policy dry.lua 'local docker = require "claw.docker"
-print(assert(docker.create { name = "claw-it-dry-new", Image = "clawtest/gateway:v1" }))
+local gw = os.getenv("GW")
+print(assert(docker.create { name = "claw-it-dry-new", Image = gw .. ":v1" }))
 assert(docker.start("claw-it-dry"))
 assert(docker.rename("claw-it-dry", "claw-it-dry-x"))
-assert(docker.tag("clawtest/gateway:v1", "clawtest/gateway:dry"))
-assert(docker.pull("clawtest/gateway:v9"))
+assert(docker.tag(gw .. ":v1", gw .. ":dry"))
+assert(docker.pull(gw .. ":v9"))
 assert(docker.remove("claw-it-dry", { force = true }))
 print(require("claw.engine").dry_run)')
 claw --dry-run run "$p"
 expect_rc 0
 expect_out "dry-run:claw-it-dry-new
 true"
-for w in "would create container claw-it-dry-new from clawtest/gateway:v1" "would start claw-it-dry" \
-         "would rename claw-it-dry to claw-it-dry-x" "would tag clawtest/gateway:v1 as clawtest/gateway:dry" \
-         "would pull clawtest/gateway:v9" "would remove container claw-it-dry"; do
+for w in "would create container claw-it-dry-new from $GW:v1" "would start claw-it-dry" \
+         "would rename claw-it-dry to claw-it-dry-x" "would tag $GW:v1 as $GW:dry" \
+         "would pull $GW:v9" "would remove container claw-it-dry"; do
   expect_err_has "$w"
 done
 expect_unchanged

@@ -26,7 +26,7 @@ print(\"not reached\")")
 }
 
 cleanup_containers claw-it-health-int
-docker run -d --name claw-it-health-int -e NEVER_HEALTHY=1 clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-health-int -e NEVER_HEALTHY=1 $GW:v1 >/dev/null
 # between attempts (in the 5 s interval), and inside one (a 5 s answer)
 interrupted "health.wait" \
   'health.wait({ http = "http://" .. ip .. ":18789/api/health" }, { timeout = 60, interval = 5 })'

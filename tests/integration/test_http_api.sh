@@ -8,8 +8,6 @@
 source "$(dirname "$0")/lib.sh"
 PORT=29471
 BASE="http://127.0.0.1:$PORT"
-export CLAWENGINE_ADMIN=$T/admin.sock
-export CLAWENGINE_STATE_DIR=$T/statedir   # the runs journal: this test's own history
 command -v promtool >/dev/null || { echo "promtool is missing (Debian package prometheus; scripts/setup.sh)" >&2; exit 1; }
 
 teardown() { [ -n "${dpid:-}" ] && kill -KILL "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null; }

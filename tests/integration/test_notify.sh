@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# claw.notify against real servers on 127.0.0.1 (ports 25990-25999): aiosmtpd plain,
+# claw.notify against real servers on 127.0.0.1 (ports 25990-25995): aiosmtpd plain,
 # refusing (550 at RCPT, 554 after DATA), with STARTTLS and a login (a CA made here
 # with openssl), with implicit TLS, and one that never answers (SIGINT, timeout);
 # a webhook receiver for the generic, Slack, Discord, ntfy and Gotify bodies, a 500

@@ -8,7 +8,7 @@ FIX="$HERE/../fixtures"
 RPORT=5081
 SPORT=25981
 REPO=localhost:$RPORT/clawit/app
-export CLAWENGINE_STATE_DIR=$T/statedir
+OWN="claw-it-notify|$REPO:"
 unset CLAWENGINE_NOTIFY
 
 teardown() {
@@ -30,7 +30,7 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$RPORT/v2/" >/dev/null && [
 [ -e "$T/mail/ready" ] || { echo "the SMTP server did not start:"; cat "$T/smtp.log"; exit 1; }
 
 # v1 in the registry, pulled from there (so the image has its registry digest)
-docker tag clawtest/gateway:v1 $REPO:latest
+docker tag $GW:v1 $REPO:latest
 docker push -q $REPO:latest >/dev/null
 docker rmi $REPO:latest >/dev/null
 docker pull -q $REPO:latest >/dev/null
@@ -48,9 +48,9 @@ expect_unchanged
 done_check
 
 check "v2 pushed to the same tag: one update, mailed once"
-docker tag clawtest/gateway:v2 $REPO:latest
+docker tag $GW:v2 $REPO:latest
 docker push -q $REPO:latest >/dev/null
-docker tag clawtest/gateway:v1 $REPO:latest   # the local tag back where it was
+docker tag $GW:v1 $REPO:latest   # the local tag back where it was
 new=$(curl -sI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
   "http://127.0.0.1:$RPORT/v2/clawit/app/manifests/latest" | tr -d '\r' | sed -n 's/^Docker-Content-Digest: //Ip')
 snapshot
@@ -104,10 +104,10 @@ expect_rc 6
 expect_out_has "claw-it-notify ($REPO:latest): check failed: $REPO:latest: cannot reach localhost:$RPORT: connection refused"
 expect_unchanged
 # an image built here is not checked, and asks no registry
-docker run -d --name claw-it-notify-built clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-notify-built $GW:v1 >/dev/null
 claw run "$POLICY" claw-it-notify-built --tags semver
 expect_rc 0
-expect_out_has "claw-it-notify-built (clawtest/gateway:v1): not checked"
+expect_out_has "claw-it-notify-built ($GW:v1): not checked"
 docker rm -f claw-it-notify-built >/dev/null
 done_check
 

@@ -78,7 +78,7 @@ for port in $PLAIN $FAULTS $AUTHF; do
 done
 
 # ---- content: x:v1 pushed by Docker; 100 more tags and an index by the API ----
-docker tag clawtest/gateway:v1 $REG/x:v1
+docker tag $GW:v1 $REG/x:v1
 docker push -q $REG/x:v1 >/dev/null || { echo "docker push failed"; exit 1; }
 MT=application/vnd.docker.distribution.manifest.v2+json
 curl -s -H "Accept: $MT" http://127.0.0.1:$PLAIN/v2/x/manifests/v1 >"$T/v1.json"
@@ -96,7 +96,7 @@ print(" ".join([m["config"]["digest"]] + [l["digest"] for l in m["layers"]]))' "
     echo "mount $d failed" >&2
 done
 for tag in 1.0.0 1.9.0 1.10.0 2.0.0-rc.1 latest; do put pages $tag $MT "$T/v1.json"; done
-arch=$(docker image inspect clawtest/gateway:v1 --format '{{.Architecture}}')
+arch=$(docker image inspect $GW:v1 --format '{{.Architecture}}')
 printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"%s","digest":"%s","size":%s,"platform":{"architecture":"%s","os":"linux"}}]}' \
   $MT "$v1" "$(stat -c %s "$T/v1.json")" "$arch" >"$T/index.json"
 put x multi application/vnd.oci.image.index.v1+json "$T/index.json"

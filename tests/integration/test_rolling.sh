@@ -4,15 +4,15 @@
 # state restored, the stop-first path, the rollback command, kill -9 at every step
 # followed by recover, and bad inputs.
 source "$(dirname "$0")/lib.sh"
+OWN='claw-it-roll|claw-it-cleanup'
 POLICY="$HERE/../../policies/rolling.lua"
 PORT=28960
-export CLAWENGINE_ADMIN=$T/admin.sock CLAWENGINE_STATE_DIR=$T/statedir
 
 teardown() {
   [ -n "${dpid:-}" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
   [ -n "${faults:-}" ] && kill "$faults" 2>/dev/null
   cleanup_containers claw-it-roll
-  docker rmi clawtest/gateway:rollback clawtest/gateway:stable >/dev/null 2>&1 || true
+  docker rmi $GW:rollback $GW:stable >/dev/null 2>&1 || true
 }
 trap teardown EXIT
 cleanup_containers claw-it-roll
@@ -41,7 +41,7 @@ interrupt_after() { # PATTERN ARGS...
   rc=$?
 }
 
-docker run -d --name claw-it-roll --restart always clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-roll --restart always $GW:v1 >/dev/null
 wait_healthy claw-it-roll
 "$CLAW" daemon --config "$T/daemon.yml" >"$T/daemon.log" 2>&1 &
 dpid=$!
@@ -51,25 +51,25 @@ check "v1 -> v2 under load: 0 failed requests, old kept as -previous, tags"
 mkdir -p "$T/cfg" && echo '{"v":1}' >"$T/cfg/app.json"
 load_start 8s "http://127.0.0.1:$PORT/"
 sleep 1
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --backup "$T/cfg/app.json" --monitor 2
+claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull --backup "$T/cfg/app.json" --monitor 2
 expect_rc 0
 expect_out "claw-it-roll: updated"
 load_check 20000
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
-[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}} {{.HostConfig.RestartPolicy.Name}}' claw-it-roll-previous)" = "exited clawtest/gateway:v1 no" ] ||
+[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}} {{.HostConfig.RestartPolicy.Name}}' claw-it-roll-previous)" = "exited $GW:v1 no" ] ||
   fail "previous: $(docker inspect -f '{{.State.Status}} {{.Config.Image}} {{.HostConfig.RestartPolicy.Name}}' claw-it-roll-previous)"
-[ "$(docker image inspect -f '{{.Id}}' clawtest/gateway:rollback)" = "$(docker image inspect -f '{{.Id}}' clawtest/gateway:v1)" ] || fail ":rollback"
-[ "$(docker image inspect -f '{{.Id}}' clawtest/gateway:stable)" = "$(docker image inspect -f '{{.Id}}' clawtest/gateway:v2)" ] || fail ":stable"
+[ "$(docker image inspect -f '{{.Id}}' $GW:rollback)" = "$(docker image inspect -f '{{.Id}}' $GW:v1)" ] || fail ":rollback"
+[ "$(docker image inspect -f '{{.Id}}' $GW:stable)" = "$(docker image inspect -f '{{.Id}}' $GW:v2)" ] || fail ":stable"
 [ -f "$T/cfg/app.json.pre-update" ] || fail "no .pre-update copy"
 only_one
 done_check
 
 check "up to date: nothing changes"
 snapshot
-claw_reporting run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+claw_reporting run "$POLICY" claw-it-roll --image $GW:v2 --no-pull
 expect_rc 0
 expect_out "claw-it-roll: up to date"
-claw --dry-run run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+claw --dry-run run "$POLICY" claw-it-roll --image $GW:v2 --no-pull
 expect_rc 0
 expect_out "claw-it-roll: up to date"
 expect_unchanged
@@ -78,7 +78,9 @@ done_check
 
 check "the rollback command: back to v1 with the config restored, new connections held meanwhile"
 echo '{"v":2,"migrated":true}' >"$T/cfg/app.json"
-load_start 6s "http://127.0.0.1:$PORT/" -H "Connection: close"
+# (wrk waits up to 10 s for an answer: new connections wait on the paused route while
+# v2 stops and v1 starts again on the restored config)
+load_start 6s "http://127.0.0.1:$PORT/" -H "Connection: close" --timeout 10s
 sleep 0.5
 claw rollback claw-it-roll
 expect_rc 0
@@ -98,7 +100,7 @@ expect_rc 0
 expect_out_has "claw-it-roll: rolled back to"
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
 [ "$(cat "$T/cfg/app.json")" = '{"v":2,"migrated":true}' ] || fail "v2's state not back: $(cat "$T/cfg/app.json")"
-[ "$(docker inspect -f '{{.Config.Image}}' claw-it-roll-previous)" = clawtest/gateway:v1 ] || fail "v1 not kept"
+[ "$(docker inspect -f '{{.Config.Image}}' claw-it-roll-previous)" = $GW:v1 ] || fail "v1 not kept"
 only_one
 done_check
 
@@ -106,7 +108,7 @@ check "a version that never becomes healthy: rolled back, 0 failed requests"
 fresh
 load_start 6s "http://127.0.0.1:$PORT/"
 sleep 0.5
-claw_reporting run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3
+claw_reporting run "$POLICY" claw-it-roll --image $GW:never-healthy --no-pull --timeout 3
 expect_rc 1
 expect_out_has "claw-it-roll: rolled back: "
 [ "$(reports)" = "check claw-it-roll update_available
@@ -119,7 +121,7 @@ done_check
 check "a version that turns unhealthy during the monitor window: rolled back, 0 failed"
 load_start 12s "http://127.0.0.1:$PORT/"
 sleep 0.5
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:turns-unhealthy --no-pull --monitor 8
+claw run "$POLICY" claw-it-roll --image $GW:turns-unhealthy --no-pull --monitor 8
 expect_rc 1
 expect_out_has "claw-it-roll: rolled back: the new container turned unhealthy during the monitor window"
 load_check
@@ -128,7 +130,7 @@ only_one
 done_check
 
 check "--failure-action pause: the old version serves again, the new one is left beside it; the next run replaces it"
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:turns-unhealthy --no-pull --monitor 8 --failure-action pause
+claw run "$POLICY" claw-it-roll --image $GW:turns-unhealthy --no-pull --monitor 8 --failure-action pause
 expect_rc 1
 expect_out_has "claw-it-roll: paused"
 for _ in 1 2 3 4 5 6; do [ "$(version)" = 1.0.0 ] || fail "serving $(version) after the pause"; done
@@ -136,7 +138,7 @@ for _ in 1 2 3 4 5 6; do [ "$(version)" = 1.0.0 ] || fail "serving $(version) af
 claw history claw-it-roll --json
 expect_out_has '"outcome":"paused"'
 load_start 4s "http://127.0.0.1:$PORT/"
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
+claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull --monitor 0
 expect_rc 0
 load_check
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
@@ -149,14 +151,14 @@ check "--order stop-first on a route: new connections wait for the new version, 
 # version's 2 s and the old one's start)
 load_start 10s "http://127.0.0.1:$PORT/" -H "Connection: close" --timeout 10s
 sleep 0.5
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0 --order stop-first
+claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull --monitor 0 --order stop-first
 expect_rc 0
 expect_out "claw-it-roll: updated"
 expect_err_has "claw-it-roll: stop-first gap "
 expect_err_has " s (new connections waited on the paused route)"
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
 # (the old version starts again, maybe at another address: the route looks it up again)
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 2 --order stop-first
+claw run "$POLICY" claw-it-roll --image $GW:never-healthy --no-pull --timeout 2 --order stop-first
 expect_rc 1
 expect_out_has "claw-it-roll: rolled back: "
 load_check
@@ -172,7 +174,7 @@ check "state the new version migrated is restored on rollback"
 mkdir -p "$T/state"
 fresh -v "$T/state:/state" -e STATE_FILE=/state/version -e REFUSE_NEWER_STATE=1
 [ "$(cat "$T/state/version")" = 1.0.0 ] || fail "v1 did not write its state"
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3 --backup "$T/state/version"
+claw run "$POLICY" claw-it-roll --image $GW:never-healthy --no-pull --timeout 3 --backup "$T/state/version"
 expect_rc 1
 [ "$(cat "$T/state/version")" = 1.0.0 ] || fail "state not restored: $(cat "$T/state/version")"
 claw history claw-it-roll --json
@@ -188,7 +190,7 @@ echo keep >"$T/appstate/other"
 # the old container stops, gets its state back and starts again)
 load_start 9s "http://127.0.0.1:$PORT/" -H "Connection: close" --timeout 10s
 sleep 0.5
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 3 --backup "$T/appstate"
+claw run "$POLICY" claw-it-roll --image $GW:never-healthy --no-pull --timeout 3 --backup "$T/appstate"
 expect_rc 1
 load_check 1000 # (new connections wait while the old container restarts)
 [ "$(cat "$T/appstate/version")" = 1.0.0 ] || fail "state folder not restored: $(cat "$T/appstate/version")"
@@ -198,7 +200,7 @@ load_check 1000 # (new connections wait while the old container restarts)
 # a failure before any new container exists touches neither the state nor the old one
 started=$(docker inspect -f '{{.State.StartedAt}}' claw-it-roll)
 echo mine >"$T/appstate/other"
-CLAWENGINE_TEST_RAISE_AFTER=backup claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
+CLAWENGINE_TEST_RAISE_AFTER=backup claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull \
   --backup "$T/appstate"
 expect_rc 1
 expect_out_has "claw-it-roll: rolled back: test: raised after backup"
@@ -210,7 +212,7 @@ done_check
 check "--cleanup removes the image the previous :rollback named, once unused"
 # images of their own (distinct IDs), so no fixture tag is removed
 for v in a b c; do
-  printf 'FROM clawtest/gateway:v1\nLABEL cleanup=%s\n' "$v" | docker build -q -t claw-it-cleanup:$v - >/dev/null
+  printf "FROM $GW:v1\nLABEL cleanup=%s\n" "$v" | docker build -q -t claw-it-cleanup:$v - >/dev/null
 done
 cleanup_containers claw-it-roll
 docker run -d --name claw-it-roll claw-it-cleanup:a >/dev/null
@@ -255,8 +257,8 @@ fresh
 done_check
 
 check "a NAME-next left over from elsewhere is replaced, the update goes on"
-docker create --name claw-it-roll-next --label leftover=1 clawtest/gateway:v1 >/dev/null
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
+docker create --name claw-it-roll-next --label leftover=1 $GW:v1 >/dev/null
+claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull --monitor 0
 expect_rc 0
 expect_out "claw-it-roll: updated"
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
@@ -267,10 +269,10 @@ done_check
 
 check "without a route: stop-first, the gap is reported"
 cleanup_containers claw-it-roll
-docker run -d --name claw-it-roll -p 127.0.0.1:$((PORT + 1)):18789 clawtest/gateway:v1 >/dev/null
+docker run -d --name claw-it-roll -p 127.0.0.1:$((PORT + 1)):18789 $GW:v1 >/dev/null
 wait_healthy claw-it-roll
 "$CLAW" route remove web claw-it-roll >/dev/null 2>&1
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull
 expect_rc 0
 expect_err_has "claw-it-roll has no route and publishes 18789/tcp itself: updating stop-first"
 expect_err_has "clawengine adopt claw-it-roll"
@@ -287,7 +289,7 @@ only_one
 done_check
 
 check "without a route, a version that never becomes healthy: the old one starts again"
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 2
+claw run "$POLICY" claw-it-roll --image $GW:never-healthy --no-pull --timeout 2
 expect_rc 1
 expect_out_has "claw-it-roll: rolled back: "
 expect_err_has "claw-it-roll: stop-first gap "
@@ -296,11 +298,11 @@ only_one
 done_check
 
 check "without a route, --failure-action pause: the old one starts again, the new one is kept, stopped"
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:never-healthy --no-pull --timeout 2 --failure-action pause
+claw run "$POLICY" claw-it-roll --image $GW:never-healthy --no-pull --timeout 2 --failure-action pause
 expect_rc 1
 expect_out_has "claw-it-roll: paused: "
 [ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = 2.0.0 ] || fail "the old version does not serve"
-[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-next 2>&1)" = "exited clawtest/gateway:never-healthy" ] ||
+[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-next 2>&1)" = "exited $GW:never-healthy" ] ||
   fail "claw-it-roll-next: $(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-next 2>&1)"
 docker rm -f claw-it-roll-next >/dev/null
 only_one
@@ -312,7 +314,7 @@ expect_rc 0
 expect_out_has "claw-it-roll: rolled back to sha256:"
 expect_out_has "; stop-first gap "
 [ "$(curl -s --max-time 5 "http://127.0.0.1:$((PORT + 1))/version")" = 1.0.0 ] || fail "not serving v1"
-[ "$(docker inspect -f '{{.Config.Image}}' claw-it-roll-previous)" = clawtest/gateway:v2 ] || fail "v2 not kept as -previous"
+[ "$(docker inspect -f '{{.Config.Image}}' claw-it-roll-previous)" = $GW:v2 ] || fail "v2 not kept as -previous"
 only_one
 done_check
 
@@ -348,7 +350,7 @@ expect_rc 2
 expect_err_has "clawengine: --order must be start-first or stop-first, not \"sideways\""
 # a daemon's socket that does not answer (it crashed): refused, not stop-first
 /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$T/stale.sock"
-CLAWENGINE_ADMIN=$T/stale.sock claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+CLAWENGINE_ADMIN=$T/stale.sock claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull
 expect_rc 4
 expect_err_has "clawengine: cannot reach the clawengine daemon at $T/stale.sock: Connection refused"
 claw run "$POLICY" claw-it-roll --image clawtest/none:404 --no-pull
@@ -361,15 +363,15 @@ check "a container two routes serve, or not the --route given: refused; one name
 fresh --label claw-it-dup=1
 "$CLAW" route create other --listen 127.0.0.1:$((PORT + 2)) --port 18789 --container claw-it-roll >/dev/null ||
   fail "route create other"
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull
+claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull
 expect_rc 2
 expect_err_has "clawengine: claw-it-roll is served by the routes other, web: an update moves one route only"
 "$CLAW" route delete other >/dev/null
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --route nope
+claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull --route nope
 expect_rc 2
 expect_err_has "clawengine: route \"nope\" does not serve claw-it-roll (route web does)"
 [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
-claw run "$POLICY" claw-it-roll --label claw-it-dup=1 --image clawtest/gateway:v2 --no-pull --monitor 0
+claw run "$POLICY" claw-it-roll --label claw-it-dup=1 --image $GW:v2 --no-pull --monitor 0
 expect_rc 0
 expect_out "claw-it-roll: updated"
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
@@ -381,7 +383,7 @@ check "an error raised in the middle (as a bug would) is undone at once; after r
 fresh
 echo '{"v":1}' >"$T/cfg/app.json"
 for stepname in created switch; do
-  CLAWENGINE_TEST_RAISE_AFTER=$stepname claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
+  CLAWENGINE_TEST_RAISE_AFTER=$stepname claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull \
     --backup "$T/cfg/app.json" --monitor 0
   expect_rc 1
   expect_out_has "claw-it-roll: rolled back: "
@@ -392,7 +394,7 @@ for stepname in created switch; do
 done
 only_one
 # Once the old version retires, it can only go forward: the error goes up, recover finishes.
-CLAWENGINE_TEST_RAISE_AFTER=retire claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
+CLAWENGINE_TEST_RAISE_AFTER=retire claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull \
   --backup "$T/cfg/app.json" --monitor 0
 expect_rc 3
 expect_err_has "test: raised after retire"
@@ -409,12 +411,12 @@ for stepname in begin backup-start backup create created tag healthy switch reti
   check "kill -9 after '$stepname', then recover"
   fresh
   echo '{"v":1}' >"$T/cfg/app.json"
-  docker rmi clawtest/gateway:stable >/dev/null 2>&1 || true
-  crash_run "$stepname" "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull \
+  docker rmi $GW:stable >/dev/null 2>&1 || true
+  crash_run "$stepname" "$POLICY" claw-it-roll --image $GW:v2 --no-pull \
     --backup "$T/cfg/app.json" --monitor 1
   recover_check claw-it-roll "$stepname"
   if [ "$stepname" = retire ]; then # finished: tagged as a run that succeeds tags it
-    [ "$(docker image inspect -f '{{.Id}}' clawtest/gateway:stable 2>&1)" = "$(docker image inspect -f '{{.Id}}' clawtest/gateway:v2)" ] ||
+    [ "$(docker image inspect -f '{{.Id}}' $GW:stable 2>&1)" = "$(docker image inspect -f '{{.Id}}' $GW:v2)" ] ||
       fail ":stable not tagged by recover"
   fi
   done_check
@@ -431,15 +433,15 @@ for stepname in begin backup created stop-old restore start switch retire; do
   check "rollback killed after '$stepname', then recover"
   fresh
   echo '{"v":1}' >"$T/cfg/app.json"
-  claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --backup "$T/cfg/app.json" --monitor 0
+  claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull --backup "$T/cfg/app.json" --monitor 0
   expect_rc 0
   echo '{"v":2}' >"$T/cfg/app.json"
   crash_rollback "$stepname"
   claw recover
   expect_rc 0
   case $stepname in
-    switch | retire) want=1.0.0 cfg='{"v":1}' outcome=completed prev=clawtest/gateway:v2 ;;
-    *) want=2.0.0 cfg='{"v":2}' outcome="rolled back" prev=clawtest/gateway:v1 ;;
+    switch | retire) want=1.0.0 cfg='{"v":1}' outcome=completed prev=$GW:v2 ;;
+    *) want=2.0.0 cfg='{"v":2}' outcome="rolled back" prev=$GW:v1 ;;
   esac
   expect_out_has "claw-it-roll: recovered: $outcome (interrupted after $stepname)"
   [ "$(version)" = $want ] || fail "serving $(version)"
@@ -455,7 +457,7 @@ done
 check "a rollback whose previous version fails its health gate: the current one serves again, unchanged"
 fresh -e READY_DELAY=3
 echo '{"v":1}' >"$T/cfg/app.json"
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --backup "$T/cfg/app.json" --monitor 0
+claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull --backup "$T/cfg/app.json" --monitor 0
 expect_rc 0
 echo '{"v":2}' >"$T/cfg/app.json"
 claw rollback claw-it-roll --timeout 1
@@ -463,7 +465,7 @@ expect_rc 1
 expect_err_has "the current version serves again, unchanged"
 [ "$(version)" = 2.0.0 ] || fail "serving $(version)"
 [ "$(cat "$T/cfg/app.json")" = '{"v":2}' ] || fail "config: $(cat "$T/cfg/app.json")"
-[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-previous 2>&1)" = "exited clawtest/gateway:v1" ] ||
+[ "$(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-previous 2>&1)" = "exited $GW:v1" ] ||
   fail "previous: $(docker inspect -f '{{.State.Status}} {{.Config.Image}}' claw-it-roll-previous 2>&1)"
 only_one
 claw history claw-it-roll --json
@@ -474,7 +476,7 @@ done_check
 
 check "a daemon that starts recovers an update interrupted after the switch"
 fresh
-crash_run switch "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
+crash_run switch "$POLICY" claw-it-roll --image $GW:v2 --no-pull --monitor 0
 kill "$dpid"; wait "$dpid"
 "$CLAW" daemon --config "$T/daemon.yml" >"$T/daemon2.log" 2>&1 &
 dpid=$!
@@ -488,8 +490,8 @@ done_check
 
 check "the next run recovers an interrupted update first, then updates"
 fresh
-crash_run created "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0
+crash_run created "$POLICY" claw-it-roll --image $GW:v2 --no-pull --monitor 0
+claw run "$POLICY" claw-it-roll --image $GW:v2 --no-pull --monitor 0
 expect_rc 0
 expect_out "claw-it-roll: recovered: rolled back (interrupted after created)
 claw-it-roll: updated"
@@ -499,10 +501,10 @@ done_check
 
 check "an update under way is left alone: a second one is refused, recover skips it"
 fresh
-"$CLAW" run "$POLICY" claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 4 >"$T/first" 2>&1 &
+"$CLAW" run "$POLICY" claw-it-roll --image $GW:v2 --no-pull --monitor 4 >"$T/first" 2>&1 &
 first=$!
 for _ in $(seq 1 100); do grep -q "switch" "$T/first" && break; sleep 0.1; done
-claw run "$POLICY" claw-it-roll --image clawtest/gateway:v3 --no-pull --monitor 0
+claw run "$POLICY" claw-it-roll --image $GW:v3 --no-pull --monitor 0
 expect_rc 1
 expect_out_has "claw-it-roll: failed: an update of claw-it-roll is under way or was interrupted ("
 claw rollback claw-it-roll
@@ -545,7 +547,7 @@ done_check
 check "SIGINT while stop-first stops the old version: it serves again, exit 130"
 # SIGWINCH is ignored: the stop lasts the container's whole stop timeout
 fresh --stop-signal SIGWINCH --stop-timeout 3
-interrupt_after " stop-old " claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 0 --order stop-first
+interrupt_after " stop-old " claw-it-roll --image $GW:v2 --no-pull --monitor 0 --order stop-first
 [ "$rc" = 130 ] || fail "exit code $rc: $(cat "$T/int")"
 grep -q "^claw-it-roll: rolled back: interrupted" "$T/int" || fail "output: $(cat "$T/int")"
 [ "$(version)" = 1.0.0 ] || fail "serving $(version)"
@@ -560,7 +562,7 @@ done_check
 check "SIGINT during the monitor window: undone at once, exit 130, 0 failed"
 fresh
 load_start 6s "http://127.0.0.1:$PORT/" -H "Connection: close"
-interrupt_after " switch " claw-it-roll --image clawtest/gateway:v2 --no-pull --monitor 20
+interrupt_after " switch " claw-it-roll --image $GW:v2 --no-pull --monitor 20
 [ "$rc" = 130 ] || fail "exit code $rc: $(cat "$T/int")"
 grep -q "clawengine: interrupted" "$T/int" || fail "output: $(cat "$T/int")"
 grep -q "^claw-it-roll: rolled back: interrupted" "$T/int" || fail "the outcome is not said: $(cat "$T/int")"

@@ -6,7 +6,7 @@ POLICY="$HERE/../../policies/status.lua"
 cleanup_containers claw-it-status
 # Images of its own, never pushed: a pushed image would show a registry digest.
 for v in up off; do
-  printf 'FROM clawtest/gateway:v1\nLABEL status-test=%s\n' "$v" | docker build -q -t claw-it-status:$v - >/dev/null
+  printf "FROM $GW:v1\nLABEL status-test=%s\n" "$v" | docker build -q -t claw-it-status:$v - >/dev/null
 done
 trap 'cleanup_containers claw-it-status; docker rmi claw-it-status:up claw-it-status:off >/dev/null 2>&1' EXIT
 docker run -d --name claw-it-status-up --label clawtest=status claw-it-status:up >/dev/null
