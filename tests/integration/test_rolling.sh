@@ -119,9 +119,12 @@ only_one
 done_check
 
 check "a version that turns unhealthy during the monitor window: rolled back, 0 failed"
+# (it answers unhealthy 2 s after its first healthy answer; Docker says so after 3
+# failed probes 1 s apart, later when other suites keep the machine busy: the
+# window is long, and ends there)
 load_start 12s "http://127.0.0.1:$PORT/"
 sleep 0.5
-claw run "$POLICY" claw-it-roll --image $GW:turns-unhealthy --no-pull --monitor 8
+claw run "$POLICY" claw-it-roll --image $GW:turns-unhealthy --no-pull --monitor 20
 expect_rc 1
 expect_out_has "claw-it-roll: rolled back: the new container turned unhealthy during the monitor window"
 load_check
@@ -130,7 +133,7 @@ only_one
 done_check
 
 check "--failure-action pause: the old version serves again, the new one is left beside it; the next run replaces it"
-claw run "$POLICY" claw-it-roll --image $GW:turns-unhealthy --no-pull --monitor 8 --failure-action pause
+claw run "$POLICY" claw-it-roll --image $GW:turns-unhealthy --no-pull --monitor 20 --failure-action pause
 expect_rc 1
 expect_out_has "claw-it-roll: paused"
 for _ in 1 2 3 4 5 6; do [ "$(version)" = 1.0.0 ] || fail "serving $(version) after the pause"; done
