@@ -131,7 +131,7 @@ done_check
 
 check "failure_action rollback: replica 2 fails, replica 1 is rolled back, 3 untouched"
 replicas -e READY_DELAY=60
-WEB_IMAGE=$GW:v2 claw_reporting run "$POLICY" --compose "$T/compose.yml" --no-pull --timeout 6
+WEB_IMAGE=$GW:v2 claw_reporting run "$POLICY" --compose "$T/compose.yml" --no-pull --timeout 15
 expect_rc 1
 expect_out_has "$P-web-1: updated"
 expect_out_has "$P-web-2: rolled back: "
@@ -159,7 +159,7 @@ YML
 ODD=3 replicas -e READY_DELAY=60
 load_start 16s "http://127.0.0.1:$PORT/"
 sleep 0.5
-claw run "$POLICY" --compose "$T/compose-rb.yml" --no-pull --timeout 6
+claw run "$POLICY" --compose "$T/compose-rb.yml" --no-pull --timeout 15
 expect_rc 1
 # (replica 3 fails at the deadline, or before it when Docker's healthcheck, 1 s
 # apart, sees it fail 3 times first)
@@ -197,9 +197,9 @@ ODD=3 replicas -e READY_DELAY=60 -e FAULT_VERSION=2.0.0 # (its v1, stopped first
 pauses=$(grep -c "admin: pause web" "$T/daemon.log")
 load_start 14s "http://127.0.0.1:$PORT/" -c8 -H "Connection: close"
 sleep 0.5
-claw run "$POLICY" --compose "$T/compose-sf.yml" --no-pull --timeout 6
+claw run "$POLICY" --compose "$T/compose-sf.yml" --no-pull --timeout 15
 expect_rc 1
-expect_out_has "$P-web-3: rolled back: container $P-web-3-next is " # (not healthy after 6 s, or unhealthy)
+expect_out_has "$P-web-3: rolled back: container $P-web-3-next is " # (not healthy after 15 s, or unhealthy)
 expect_out_has "$P-web-1: rolled back: another target of the same group failed"
 for i in 1 2 3; do
   [ "$(docker inspect -f '{{.Config.Image}}' $P-web-$i)" = $GW:v1 ] || fail "replica $i not on v1"
