@@ -22,8 +22,9 @@ foreach(src ${CLAW_LUA_TESTS})
 endforeach()
 
 # Integration tests on a real dockerd. The fixture images are built once, first; then
-# the suites run side by side, each on its own tags, names, ports and state
-# (tests/integration/lib.sh).
+# the suites may run side by side (ctest -j), each on its own tags, names, ports and
+# state (tests/integration/lib.sh); scripts/test.sh runs them one at a time unless
+# CLAW_DOCKER_JOBS says otherwise.
 add_test(NAME docker/fixture-images
   COMMAND ${PROJECT_SOURCE_DIR}/tests/fixtures/gateway/build.sh ${CMAKE_BINARY_DIR}/fixtures)
 set_tests_properties(docker/fixture-images PROPERTIES LABELS docker FIXTURES_SETUP images)
@@ -36,7 +37,7 @@ foreach(src ${CLAW_DOCKER_TESTS})
     ENVIRONMENT "CLAWENGINE=$<TARGET_FILE:clawengine>;CLAW_TEST_TMP=${CMAKE_BINARY_DIR}/tmp")
 endforeach()
 
-# The longest suites start first (ctest -j runs in descending COST), so that the lanes
+# With ctest -j, the longest suites start first (descending COST), so that the lanes
 # end together: seconds each took alone on a 2-core machine.
 foreach(pair test_rolling:280 test_compose:140 test_daemon:90 test_canary:90 test_adopt:40)
   string(REPLACE ":" ";" pair ${pair})
