@@ -54,6 +54,13 @@ int main(void)
     }
     int paused, pauses;
 
+    /* A pause made before the loop's first step counts from the proxy's making. */
+    CHECK_INT(claw_proxy_pause(p, "web", "first", 10, &e), 1);
+    CHECK_INT(claw_proxy_step(p, 0, &e), 0);
+    CHECK_INT(claw_proxy_paused_by(p, "web", "first"), 1);
+    CHECK_INT(claw_proxy_resume(p, "web", "first", &e), 0);
+    CHECK_INT(claw_proxy_paused_by(p, "web", "first"), 0);
+
     /* Holders add up; the same holder again only sets its deadline again. */
     CHECK_INT(claw_proxy_pause(p, "web", "run-a", 10, &e), 1);
     CHECK_INT(claw_proxy_pause(p, "web", "run-b", 0.05, &e), 2);
@@ -61,10 +68,14 @@ int main(void)
     listed(p, &paused, &pauses);
     CHECK_INT(paused, 1);
     CHECK_INT(pauses, 2);
+    CHECK_INT(claw_proxy_paused_by(p, "web", "run-b"), 1);
+    CHECK_INT(claw_proxy_paused_by(p, "web", "run-c"), 0);
+    CHECK_INT(claw_proxy_paused_by(p, "nope", "run-a"), 0);
 
     /* run-a resumes: run-b's pause is left. A holder with no pause changes nothing. */
     CHECK_INT(claw_proxy_resume(p, "web", "run-a", &e), 1);
     CHECK_INT(claw_proxy_resume(p, "web", "run-a", &e), 1);
+    CHECK_INT(claw_proxy_paused_by(p, "web", "run-a"), 0);
     listed(p, &paused, &pauses);
     CHECK_INT(paused, 1);
 
