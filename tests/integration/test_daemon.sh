@@ -32,6 +32,20 @@ routes:
 YML
 }
 
+# one_route_config NAME PORT CONTAINER: $T/NAME.yml, a daemon with its own state
+# (under $T/NAME-state) and one route NAME on 127.0.0.1:PORT to CONTAINER's 18789.
+one_route_config() {
+  cat >"$T/$1.yml" <<YML
+admin: $T/admin.sock
+state: $T/$1-state/routes.json
+routes:
+  $1:
+    listen: [ "127.0.0.1:$2" ]
+    container: $3
+    port: 18789
+YML
+}
+
 start_daemon() {
   "$CLAW" daemon --config "$T/daemon.yml" >>"$T/daemon.log" 2>&1 &
   dpid=$!
@@ -588,15 +602,7 @@ stop_daemon
 done_check
 
 check "a route's container that does not exist yet is looked up again until it does"
-cat >"$T/late.yml" <<YML
-admin: $T/admin.sock
-state: $T/late-state/routes.json
-routes:
-  late:
-    listen: [ "127.0.0.1:$((PORT + 6))" ]
-    container: claw-it-d-late
-    port: 18789
-YML
+one_route_config late $((PORT + 6)) claw-it-d-late
 "$CLAW" daemon --config "$T/late.yml" >"$T/late.log" 2>&1 &
 dpid=$!
 for _ in $(seq 1 100); do grep -q "left out" "$T/late.log" && break; sleep 0.05; done
@@ -651,15 +657,7 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 ' $((PORT + 9)) &
 slow=$!
-cat >"$T/slow.yml" <<YML
-admin: $T/admin.sock
-state: $T/slow-state/routes.json
-routes:
-  slow:
-    listen: [ "127.0.0.1:$((PORT + 8))" ]
-    container: claw-it-d-a
-    port: 18789
-YML
+one_route_config slow $((PORT + 8)) claw-it-d-a
 for _ in $(seq 1 50); do (: </dev/tcp/127.0.0.1/$((PORT + 9))) 2>/dev/null && break; sleep 0.1; done
 : >"$T/slow.log"
 "$CLAW" -H tcp://127.0.0.1:$((PORT + 9)) daemon --config "$T/slow.yml" >"$T/slow.log" 2>&1 &
