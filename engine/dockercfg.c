@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "dockercfg.h"
 
 #include <cjson/cJSON.h>
@@ -175,8 +176,7 @@ static int run_helper(const char *helper, const char *server, char *out, size_t 
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
     posix_spawn_file_actions_adddup2(&fa, outp[1], 2);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    posix_spawn_file_actions_addclose(&fa, outp[0]);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* the pipes' ends, and all else */
     posix_spawnattr_t at;
     posix_spawnattr_init(&at);
     sigset_t dflt;

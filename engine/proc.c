@@ -76,6 +76,11 @@ int claw_spawn(const char *const *argv, const claw_spawn_opts *o, claw_child *c,
     /* dup2 clears close-on-exec on the copy, so the child keeps exactly this one. */
     if (o->fd3 > 2)
         posix_spawn_file_actions_adddup2(&fa, o->fd3, 3);
+    /* Every other descriptor is closed before the exec, not by it: the parent resumes
+     * as the exec begins, and a copy the child still held then would keep a socket the
+     * parent closes in the parent's epoll set (the traffic switch closes connections
+     * without taking them out of it first). */
+    posix_spawn_file_actions_addclosefrom_np(&fa, o->fd3 > 2 ? 4 : 3);
     char **env = merged_env(o->env);
     int rc = ENOMEM;
     pid_t pid = 0;

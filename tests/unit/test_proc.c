@@ -1,6 +1,7 @@
 /* Child processes: exit codes, signals, captured output, environment, timeouts. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,16 @@ int main(void)
 
     const char *killed[] = { "sh", "-c", "kill -KILL $$", NULL };
     CHECK_INT(run(killed, NULL, out, sizeof out), 128 + SIGKILL);
+
+    /* A child gets the standard descriptors only, even those the parent left open
+     * across an exec (it closes the others before its exec: see claw_spawn). */
+    int open_fd = dup(1); /* no close-on-exec */
+    char probe[64];
+    snprintf(probe, sizeof probe, "test -e /proc/self/fd/%d && echo held || echo closed", open_fd);
+    const char *fds[] = { "sh", "-c", probe, NULL };
+    CHECK_INT(run(fds, NULL, out, sizeof out), 0);
+    CHECK_STR(out, "closed\n");
+    close(open_fd);
 
     /* An extra entry replaces the inherited one of the same name. */
     setenv("CLAW_PROC_TEST", "inherited", 1);
