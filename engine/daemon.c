@@ -1776,7 +1776,7 @@ static void announce(daemon_t *d)
 {
     d->announced = 1;
     claw_log_printf(d->log, CLAW_LOG_INFO,
-                    "features: epoll (level-triggered), accept4, TCP_NODELAY, "
+                    "features: epoll (edge-triggered for connections), accept4, TCP_NODELAY, "
                     "SCM_RIGHTS (--takeover); "
                     "bytes copied through one 64 KiB buffer (no splice: for request-sized "
                     "messages two read/write calls beat four splice calls and a pipe)");

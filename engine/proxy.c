@@ -27,17 +27,23 @@
 
 struct proxy_conn;
 
-/* One socket of a connection and the bytes it still has to send. */
+/* One socket of a connection and the bytes it still has to send. It is in the epoll
+ * set once, edge-triggered, for everything (SIDE_EVENTS): what the kernel reported
+ * is kept here until the loop can act on it, so bytes flow with no epoll_ctl. */
 typedef struct side {
     claw_watch w;
     int fd;
-    unsigned want;        /* the epoll events asked for now */
     struct proxy_conn *c;
-    char *buf;            /* bytes read from the other side, not yet written here */
+    char *buf;             /* bytes read from the other side, not yet written here */
     size_t len, off;
-    int rd_eof;           /* this socket said EOF */
-    int wr_shut;          /* we shut down writing here */
+    unsigned readable : 1; /* bytes, an EOF or an error may wait to be read */
+    unsigned fin : 1;      /* the peer's FIN is here: a read that comes back short was the last */
+    unsigned failed : 1;   /* EPOLLERR: read on until the error comes */
+    unsigned rd_eof : 1;   /* this socket said EOF */
+    unsigned wr_shut : 1;  /* we shut down writing here */
 } side;
+
+#define SIDE_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 typedef struct backend {
     char name[256];
@@ -97,13 +103,16 @@ typedef struct proxy_conn {
     uint32_t client_hash; /* for sticky routes */
     claw_proxy *p;
     int closed;           /* freed at the end of the loop pass: events may still name it */
+    int queued;           /* on the proxy's `ready` list */
     struct proxy_conn *prev, *next;
+    struct proxy_conn *ready_next;
 } proxy_conn;
 
 struct claw_proxy {
     int epfd;
     route *routes;
     proxy_conn *conns;
+    proxy_conn *ready;    /* gave up their turn with bytes still to read: go on this pass */
     int nconns;
     int draining;         /* drains with a caller waiting */
     int paused;           /* routes paused */
@@ -216,15 +225,6 @@ void claw_format_addr(const struct sockaddr *sa, char *buf, size_t size)
 
 /* ---- the loop ---- */
 
-static int set_want(claw_proxy *p, side *s, unsigned want)
-{
-    if (s->want == want)
-        return 0;
-    struct epoll_event ev = { .events = want, .data.ptr = &s->w };
-    s->want = want;
-    return epoll_ctl(p->epfd, EPOLL_CTL_MOD, s->fd, &ev);
-}
-
 int claw_proxy_watch(claw_proxy *p, int fd, unsigned events, claw_watch *w)
 {
     struct epoll_event ev = { .events = events, .data.ptr = w };
@@ -253,14 +253,16 @@ static uint64_t next_random(claw_proxy *p)
 
 /* ---- connections ---- */
 
+/* A connection's sockets leave the epoll set when they are closed: they are never
+ * duplicated, and a child process never holds a copy (children close every
+ * descriptor above their standard ones before their exec: proc.c), so the close is
+ * their last reference. */
 static void conn_close(claw_proxy *p, proxy_conn *c)
 {
     side *sides[2] = { &c->cli, &c->srv };
     for (int i = 0; i < 2; i++) {
-        if (sides[i]->fd >= 0) {
-            epoll_ctl(p->epfd, EPOLL_CTL_DEL, sides[i]->fd, NULL);
+        if (sides[i]->fd >= 0)
             close(sides[i]->fd);
-        }
         free(sides[i]->buf);
     }
     if (c->be)
@@ -368,10 +370,10 @@ static int try_connect(claw_proxy *p, proxy_conn *c)
         c->be = b;
         if (connect(fd, (struct sockaddr *)&b->addr, b->addrlen) == 0 || errno == EINPROGRESS) {
             c->srv.fd = fd;
-            c->srv.want = EPOLLOUT;
             c->connecting = 1;
             c->last = p->now;
-            struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &c->srv.w };
+            /* Its end is EPOLLOUT (connected) or EPOLLERR (failed). */
+            struct epoll_event ev = { .events = SIDE_EVENTS, .data.ptr = &c->srv.w };
             epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
             return 0;
         }
@@ -387,7 +389,6 @@ static void next_backend(claw_proxy *p, proxy_conn *c)
     c->be->active--;
     c->be->down_until = p->now + DOWN_FOR;
     c->be = NULL;
-    epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->srv.fd, NULL);
     close(c->srv.fd);
     c->srv = (side){ .w.on_event = on_side, .fd = -1, .c = c };
     try_connect(p, c);
@@ -411,28 +412,38 @@ static int reset_unanswered(claw_proxy *p, proxy_conn *c)
         c->be->down_until = p->now + DOWN_FOR;
         return -1;
     }
-    set_want(p, &c->cli, 0); /* the client waits in the kernel again */
-    next_backend(p, c);
+    next_backend(p, c); /* the client's bytes still wait in the kernel */
     return 1;
 }
 
-static void connected(claw_proxy *p, proxy_conn *c)
+/* `s` failed, by a reset most often: 1 when the client went on to another backend,
+ * else -1 (the connection ends). */
+static int side_failed(claw_proxy *p, proxy_conn *c, side *s)
 {
-    int soerr = 0;
-    socklen_t l = sizeof soerr;
-    getsockopt(c->srv.fd, SOL_SOCKET, SO_ERROR, &soerr, &l);
-    if (soerr) {
+    if (s != &c->srv)
+        return -1;
+    if (!c->answered)
+        return reset_unanswered(p, c);
+    c->be->resets++;
+    return -1;
+}
+
+/* Events on the backend's socket while connecting: 0 once connected, else 1 (the
+ * attempt goes on, or the next backend is tried). */
+static int connect_ended(claw_proxy *p, proxy_conn *c, unsigned events)
+{
+    if (events & (EPOLLERR | EPOLLHUP)) {
         retry(p, c);
-        return;
+        return 1;
     }
+    if (!(events & EPOLLOUT))
+        return 1;
     c->connecting = 0;
-    set_want(p, &c->srv, EPOLLIN | EPOLLRDHUP);
     if (c->cli.rd_eof) { /* a client that half-closed before a backend reset it */
         shutdown(c->srv.fd, SHUT_WR);
         c->srv.wr_shut = 1;
-    } else {
-        set_want(p, &c->cli, EPOLLIN | EPOLLRDHUP);
     }
+    return 0;
 }
 
 static int finished(const proxy_conn *c)
@@ -440,22 +451,20 @@ static int finished(const proxy_conn *c)
     return c->cli.rd_eof && c->srv.rd_eof && !c->cli.buf && !c->srv.buf;
 }
 
-/* `to` has sent everything it held: read from `from` again, or pass its EOF on. */
-static void drained_side(claw_proxy *p, side *from, side *to)
+/* `from` reached its EOF: once `to` has written what it holds, its peer hears it. A
+ * connection over both ways is closed as a whole instead. */
+static void pass_eof(proxy_conn *c, side *from, side *to)
 {
-    set_want(p, to, to->want & ~(unsigned)EPOLLOUT);
-    if (from->rd_eof) {
-        if (!to->wr_shut) {
-            shutdown(to->fd, SHUT_WR);
-            to->wr_shut = 1;
-        }
-    } else {
-        set_want(p, from, from->want | EPOLLIN);
+    from->rd_eof = 1;
+    from->readable = 0;
+    if (!to->buf && !to->wr_shut && !finished(c)) {
+        shutdown(to->fd, SHUT_WR);
+        to->wr_shut = 1;
     }
 }
 
 /* Writes what `to` holds; -1 when the connection is to be closed. */
-static int flush(claw_proxy *p, side *from, side *to)
+static int flush(proxy_conn *c, side *from, side *to)
 {
     while (to->off < to->len) {
         ssize_t n = write(to->fd, to->buf + to->off, to->len - to->off);
@@ -466,7 +475,8 @@ static int flush(claw_proxy *p, side *from, side *to)
     free(to->buf);
     to->buf = NULL;
     to->len = to->off = 0;
-    drained_side(p, from, to);
+    if (from->rd_eof)
+        pass_eof(c, from, to);
     return 0;
 }
 
@@ -478,29 +488,36 @@ static void count(proxy_conn *c, side *from, size_t n)
         c->be->bytes_out += (long long)n;
 }
 
+/* A connection that gave up its turn with bytes still to read goes on at the end of
+ * this loop pass: being edge-triggered, the kernel will not say so again. */
+static void later(claw_proxy *p, proxy_conn *c)
+{
+    if (c->queued)
+        return;
+    c->queued = 1;
+    c->ready_next = p->ready;
+    p->ready = c;
+}
+
 /* Moves bytes from `from` to `to` through the scratch buffer; what `to` cannot take
- * now is kept and reading from `from` stops until it is written. */
+ * now is kept and reading from `from` waits until it is written. 0 to go on, -1 to
+ * close, 1 when the client went on to another backend. */
 static int pump(claw_proxy *p, proxy_conn *c, side *from, side *to)
 {
     for (int i = 0; i < READS_PER_EVENT; i++) {
         ssize_t n = read(from->fd, p->scratch, SCRATCH);
         if (n == 0) {
-            from->rd_eof = 1;
-            set_want(p, from, from->want & ~(unsigned)(EPOLLIN | EPOLLRDHUP));
-            if (!to->buf && !to->wr_shut) {
-                shutdown(to->fd, SHUT_WR);
-                to->wr_shut = 1;
-            }
+            pass_eof(c, from, to);
             return 0;
         }
         if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                from->readable = 0;
                 return 0;
-            if (from == &c->srv && !c->answered)
-                return reset_unanswered(p, c);
-            if (from == &c->srv)
-                c->be->resets++;
-            return -1;
+            }
+            return side_failed(p, c, from);
         }
         *(from == &c->srv ? &c->answered : &c->sent) = 1;
         count(c, from, (size_t)n);
@@ -508,21 +525,59 @@ static int pump(claw_proxy *p, proxy_conn *c, side *from, side *to)
         if (w < 0 && errno != EAGAIN && errno != EINTR)
             return -1;
         size_t done = w > 0 ? (size_t)w : 0;
-        if (done < (size_t)n) {
+        if (done < (size_t)n) { /* the rest waits for `to`'s EPOLLOUT */
             to->buf = malloc((size_t)n - done);
             if (!to->buf)
                 return -1;
             memcpy(to->buf, p->scratch + done, (size_t)n - done);
             to->len = (size_t)n - done;
             to->off = 0;
-            set_want(p, from, from->want & ~(unsigned)EPOLLIN);
-            set_want(p, to, to->want | EPOLLOUT);
             return 0;
         }
-        if ((size_t)n < SCRATCH)
-            return 0; /* the socket is most likely empty now */
+        if ((size_t)n < SCRATCH && !from->failed) { /* the socket is empty now */
+            if (from->fin)
+                pass_eof(c, from, to); /* and nothing follows: the read of 0 is not needed */
+            else
+                from->readable = 0;
+            return 0;
+        }
     }
+    later(p, c);
     return 0;
+}
+
+/* Moves what can move, both ways, and closes the connection once it is over. */
+static void progress(claw_proxy *p, proxy_conn *c)
+{
+    int rc = 0;
+    if (c->cli.readable && !c->cli.rd_eof && !c->srv.buf)
+        rc = pump(p, c, &c->cli, &c->srv);
+    if (rc == 0 && c->srv.readable && !c->srv.rd_eof && !c->cli.buf)
+        rc = pump(p, c, &c->srv, &c->cli);
+    /* A socket that failed after its EOF is read no more: its error is news here. */
+    if (rc == 0 && c->srv.failed && c->srv.rd_eof)
+        rc = side_failed(p, c, &c->srv);
+    if (rc == 0 && c->cli.failed && c->cli.rd_eof)
+        rc = -1;
+    if (rc == 1)
+        return; /* on its way to another backend */
+    if (rc != 0 || finished(c))
+        conn_close(p, c);
+}
+
+static void run_ready(claw_proxy *p)
+{
+    proxy_conn *c = p->ready;
+    p->ready = NULL;
+    while (c) {
+        proxy_conn *next = c->ready_next;
+        c->queued = 0;
+        if (!c->closed && !c->connecting && !c->waiting) {
+            c->last = p->now;
+            progress(p, c);
+        }
+        c = next;
+    }
 }
 
 static void on_side(claw_watch *w, unsigned events)
@@ -532,35 +587,28 @@ static void on_side(claw_watch *w, unsigned events)
     claw_proxy *p = c->p;
     if (c->closed)
         return;
-    if (c->waiting) { /* held by a pause: only its end (a reset, a hang-up) is news */
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        s->readable = 1;
+    if (events & (EPOLLRDHUP | EPOLLHUP))
+        s->fin = 1;
+    if (events & EPOLLERR)
+        s->failed = 1;
+    if (c->waiting || (c->connecting && s == &c->cli)) {
+        /* No backend yet: the client's bytes wait; only its end (a reset, a hang-up)
+         * is news. */
         if (events & (EPOLLERR | EPOLLHUP))
             conn_close(p, c);
         return;
     }
-    if (c->connecting) {
-        connected(p, c);
+    if (c->connecting && connect_ended(p, c, events) != 0)
+        return;
+    c->last = p->now;
+    side *other = s == &c->cli ? &c->srv : &c->cli;
+    if ((events & EPOLLOUT) && s->buf && flush(c, other, s) != 0) {
+        conn_close(p, c);
         return;
     }
-    side *other = s == &c->cli ? &c->srv : &c->cli;
-    c->last = p->now;
-    int rc = 0;
-    if (events & EPOLLOUT)
-        rc = flush(p, other, s);
-    if (rc == 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && !s->rd_eof && !other->buf)
-        rc = pump(p, c, s, other);
-    if (rc == 0 && (events & EPOLLERR) && !(events & EPOLLIN)) {
-        if (s == &c->srv && !c->answered) {
-            rc = reset_unanswered(p, c);
-        } else {
-            if (s == &c->srv)
-                c->be->resets++;
-            rc = -1;
-        }
-    }
-    if (rc == 1)
-        return; /* on its way to another backend */
-    if (rc != 0 || finished(c))
-        conn_close(p, c);
+    progress(p, c);
 }
 
 static uint32_t hash_addr(const struct sockaddr_storage *ss)
@@ -587,9 +635,7 @@ static void accept_one(claw_proxy *p, listener *l, int fd, const struct sockaddr
         close(fd);
         return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->p = p;
+    c->p = p; /* TCP_NODELAY comes from the listener */
     c->rt = l->rt;
     c->last = p->now;
     c->client_hash = hash_addr(peer);
@@ -602,7 +648,7 @@ static void accept_one(claw_proxy *p, listener *l, int fd, const struct sockaddr
     p->nconns++;
     /* The client is not read until a backend accepted: its first bytes wait in the
      * kernel, so a refused backend can be replaced by another without loss. */
-    struct epoll_event ev = { .events = 0, .data.ptr = &c->cli.w };
+    struct epoll_event ev = { .events = SIDE_EVENTS, .data.ptr = &c->cli.w };
     epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
     if (c->rt->paused_until > 0) { /* it waits for the resume, its bytes in the kernel */
         c->waiting = 1;
@@ -749,6 +795,8 @@ static int open_listener(claw_proxy *p, route *r, const char *addr, claw_err *er
     int fd = claw_proxy_listen(p, addr, 4096, &e);
     if (fd < 0)
         return claw_fail(err, e.code, e.status, "route %s: %s", r->name, e.message);
+    int one = 1; /* accepted sockets inherit it: one call per listener, not per client */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     listener *l = calloc(1, sizeof *l);
     if (!l) {
         close(fd);
@@ -1238,6 +1286,8 @@ int claw_proxy_step(claw_proxy *p, double wait, claw_err *err)
         wait = 0.05;
     if (p->nconns && wait > p->next_sweep - p->now)
         wait = p->next_sweep - p->now > 0 ? p->next_sweep - p->now : 0;
+    if (p->ready)
+        wait = 0;
     /* A few events per call: the kernel's ready list is first come, first served, and
      * a short batch keeps it so. Taking all that are ready (up to 256) forwarded the
      * last of a large batch only after every other one, and woke the backends in
@@ -1253,6 +1303,7 @@ int claw_proxy_step(claw_proxy *p, double wait, claw_err *err)
         claw_watch *w = evs[i].data.ptr;
         w->on_event(w, evs[i].events);
     }
+    run_ready(p);
     if (p->draining)
         check_drains(p);
     if (p->paused)
