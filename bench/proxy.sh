@@ -9,9 +9,13 @@
 #   nginx         stream module, worker_processes 1
 #   haproxy       mode tcp, nbthread 1
 #   clawengine    `clawengine daemon`, when this build has it
+#   baseline      with BASELINE set: the daemon of another build (say, of the
+#                 commit before a change), in the same rounds
 #
 # Environment: DURATION (s per wrk run, 5), REPEAT (runs per target and mode,
-# 3), CLAWENGINE (binary, build/clawengine), HOLD_CONNS (1000), IMAGE,
+# 3), CLAWENGINE (binary, build/clawengine), BASELINE (another clawengine
+# binary, measured beside it; none by default), ONLY (names of the targets to
+# measure, all by default), HOLD_CONNS (1000), IMAGE,
 # QUIET_IDLE / QUIET_WAIT (wait up to 20 s for 80 % idle CPU before a run).
 #
 # Needs root (apt-get, docker). Load goes only to 127.0.0.1 and to the
@@ -35,6 +39,8 @@ PORT_DOCKER=28801       # docker's published port (docker-proxy)
 PORT_NGINX=28803
 PORT_HAPROXY=28804
 PORT_CLAW=28805
+PORT_BASELINE=28806
+BASELINE=${BASELINE:-}
 REFERENCES=(docker-proxy nginx haproxy)
 
 BACKEND_ID=""           # the container measured; checked before every run
@@ -276,33 +282,35 @@ EOF
   add_target haproxy "http://127.0.0.1:$PORT_HAPROXY/" "$pid"
 }
 
-# The daemon is optional: this benchmark exists before it does.
-start_clawengine() {
-  if [[ ! -x $CLAWENGINE ]] || ! "$CLAWENGINE" daemon --help >/dev/null 2>&1; then
-    log "clawengine daemon: not available in this build"; return 0
+# The daemon is optional: this benchmark exists before it does. Its files go
+# to $WORK/NAME.
+start_clawengine() { # NAME BINARY PORT
+  local name=$1 exe=$2 port=$3 dir="$WORK/$1"
+  if [[ ! -x $exe ]] || ! "$exe" daemon --help >/dev/null 2>&1; then
+    log "$name: $exe has no daemon"; return 0
   fi
-  port_free "$PORT_CLAW" || die "port $PORT_CLAW is in use"
-  mkdir -p "$WORK/claw"
-  cat >"$WORK/claw/config.yaml" <<EOF
-admin: $WORK/claw/admin.sock
-state: $WORK/claw/routes.json
-log: $WORK/claw/daemon.log
+  port_free "$port" || die "port $port is in use"
+  mkdir -p "$dir"
+  cat >"$dir/config.yaml" <<EOF
+admin: $dir/admin.sock
+state: $dir/routes.json
+log: $dir/daemon.log
 drain_timeout: 1
 routes:
   bench:
-    listen: [ "127.0.0.1:$PORT_CLAW" ]
+    listen: [ "127.0.0.1:$port" ]
     container: $BACKEND
     port: $BACKEND_PORT
 EOF
-  as_service "$CLAWENGINE" daemon --config "$WORK/claw/config.yaml" >"$WORK/claw/stdout.log" 2>&1 &
+  as_service "$exe" daemon --config "$dir/config.yaml" >"$dir/stdout.log" 2>&1 &
   local pid=$!
   STARTED_PIDS+=("$pid")
-  if ! wait_http "http://127.0.0.1:$PORT_CLAW/"; then
-    log "clawengine daemon did not answer on 127.0.0.1:$PORT_CLAW; its output:"
-    tail -5 "$WORK/claw/stdout.log" "$WORK/claw/daemon.log" >&2 2>/dev/null || true
+  if ! wait_http "http://127.0.0.1:$port/"; then
+    log "$name: the daemon did not answer on 127.0.0.1:$port; its output:"
+    tail -5 "$dir/stdout.log" "$dir/daemon.log" >&2 2>/dev/null || true
     return 0
   fi
-  add_target clawengine "http://127.0.0.1:$PORT_CLAW/" "$pid"
+  add_target "$name" "http://127.0.0.1:$port/" "$pid"
 }
 
 # Why a target's process is gone, into GONE_WHY[target], once. Only our own
@@ -321,8 +329,8 @@ note_end() {
   else
     words="exited with status $status"
   fi
-  if [[ $t == clawengine ]]; then
-    words+="; its log ends: $(tail -n 3 "$WORK/claw/daemon.log" "$WORK/claw/stdout.log" 2>/dev/null | grep -v '^==>' | grep . | tail -3 | paste -sd'|' - || true)"
+  if [[ $t == clawengine || $t == baseline ]]; then
+    words+="; its log ends: $(tail -n 3 "$WORK/$t/daemon.log" "$WORK/$t/stdout.log" 2>/dev/null | grep -v '^==>' | grep . | tail -3 | paste -sd'|' - || true)"
   fi
   GONE_WHY[$t]=$words
 }
@@ -459,7 +467,16 @@ print_throughput_table() {
   print_ratios
 }
 
-# clawengine against the best reference (highest req/s, lowest p99) per mode.
+ratio_line() { # OTHER MODE RPS OTHER_RPS P99 OTHER_P99
+  awk -v o="$1" -v m="$2" -v r="$3" -v br="$4" -v p="$5" -v bp="$6" 'BEGIN {
+    rr = (br != "NA" && br > 0 && r != "NA") ? sprintf("%.2fx", r / br) : "NA"
+    pr = (bp != "NA" && bp > 0 && p != "NA") ? sprintf("%.2fx", p / bp) : "NA"
+    rs = (r == "NA") ? "NA" : sprintf("%.0f", r)
+    printf "clawengine / %s, %-9s: req/s %s (%s vs %.0f), p99 %s (%s ms vs %s ms)\n", o, m, rr, rs, br, pr, p, bp }'
+}
+
+# clawengine against the best reference (highest req/s, lowest p99) per mode,
+# and against the baseline build when there is one.
 print_ratios() {
   [[ -n ${URL[clawengine]:-} ]] || return 0
   local mode ref best_rps best_p99 rps p99 med
@@ -475,27 +492,35 @@ print_ratios() {
     done
     read -r rps _ _ < <(stat3 clawengine "$mode" 3)
     read -r p99 _ _ < <(stat3 clawengine "$mode" 4)
-    awk -v m="$mode" -v r="$rps" -v br="$best_rps" -v p="$p99" -v bp="${best_p99:-NA}" 'BEGIN {
-      rr = (br > 0 && r != "NA") ? sprintf("%.2fx", r / br) : "NA"
-      pr = (bp != "NA" && bp > 0 && p != "NA") ? sprintf("%.2fx", p / bp) : "NA"
-      rs = (r == "NA") ? "NA" : sprintf("%.0f", r)
-      printf "clawengine / best reference, %-9s: req/s %s (%s vs %.0f), p99 %s (%s ms vs %s ms)\n", m, rr, rs, br, pr, p, bp }'
+    ratio_line "best reference" "$mode" "$rps" "$best_rps" "$p99" "${best_p99:-NA}"
+    if [[ -n ${URL[baseline]:-} ]]; then
+      read -r med _ _ < <(stat3 baseline "$mode" 3)
+      read -r best_p99 _ _ < <(stat3 baseline "$mode" 4)
+      ratio_line "baseline" "$mode" "$rps" "$med" "$p99" "$best_p99"
+    fi
   done
-  # Run against run: the proxies' medians are often closer than one run's noise.
-  echo "round by round (rounds where clawengine had more req/s / a lower p99 than the other):"
+  # Run against run, one other target at a time: the proxies' medians are often
+  # closer than one run's noise, and "the best reference" is the best of two or
+  # three noisy figures, which favours the references.
+  echo "round by round, against each other target (ratio: the median of the rounds' ratios;"
+  echo "won: rounds where clawengine had more req/s / a lower p99):"
   for mode in keepalive close; do
-    local line="  $mode:"
-    for ref in "${REFERENCES[@]}"; do
+    for ref in "${REFERENCES[@]}" baseline; do
       [[ -n ${URL[$ref]:-} ]] || continue
-      line+=$(awk -F'\t' -v m="$mode" -v r="$ref" '
+      awk -F'\t' -v m="$mode" -v r="$ref" '
+        function median(a, n,   i, j, t) {
+          for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+          return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
         $2 == m && $1 == "clawengine" { crps[$8] = $3; cp99[$8] = $4 }
         $2 == m && $1 == r { rrps[$8] = $3; rp99[$8] = $4 }
         END {
-          for (k in crps) if (k in rrps && crps[k] != "NA" && rrps[k] != "NA") {
-            n++; if (crps[k] + 0 > rrps[k] + 0) w++; if (cp99[k] + 0 < rp99[k] + 0) l++ }
-          printf " vs %s %d/%d, %d/%d;", r, w, n, l, n }' "$WORK/results.tsv")
+          for (k in crps) if (k in rrps && crps[k] != "NA" && rrps[k] != "NA" && rrps[k] > 0 && rp99[k] > 0) {
+            n++; rr[n] = crps[k] / rrps[k]; pr[n] = cp99[k] / rp99[k]
+            if (crps[k] + 0 > rrps[k] + 0) w++; if (cp99[k] + 0 < rp99[k] + 0) l++ }
+          if (n == 0) { printf "  %-9s vs %-12s no round with both\n", m, r; exit }
+          printf "  %-9s vs %-12s req/s %.2fx  p99 %.2fx  won %d/%d, %d/%d\n", m, r, median(rr, n), median(pr, n), w, n, l, n }' \
+        "$WORK/results.tsv"
     done
-    echo "${line%;}"
   done
 }
 
@@ -590,7 +615,7 @@ mb() {
 print_features() {
   [[ -n ${URL[clawengine]:-} ]] || return 0
   local line
-  line=$(grep -h "features:" "$WORK/claw/daemon.log" "$WORK/claw/stdout.log" 2>/dev/null | tail -1 || true)
+  line=$(grep -h "features:" "$WORK/clawengine/daemon.log" "$WORK/clawengine/stdout.log" 2>/dev/null | tail -1 || true)
   [[ -n $line ]] && { echo; echo "clawengine kernel $line" | sed 's/.*features:/clawengine kernel features:/'; }
   return 0
 }
@@ -654,7 +679,7 @@ main() {
   # A container of this name is a leftover of an earlier run that was killed
   # (SIGKILL skips the trap); it would hold the published port.
   docker rm -f "$BACKEND" >/dev/null 2>&1 || true
-  for p in "$PORT_DOCKER" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_CLAW"; do
+  for p in "$PORT_DOCKER" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_CLAW" "$PORT_BASELINE"; do
     port_free "$p" || die "port $p is in use"
   done
   start_backend
@@ -665,7 +690,8 @@ main() {
   add_target docker-proxy "http://127.0.0.1:$PORT_DOCKER/" "$dp"
   start_nginx
   start_haproxy
-  start_clawengine
+  start_clawengine clawengine "$CLAWENGINE" "$PORT_CLAW"
+  [[ -z $BASELINE ]] || start_clawengine baseline "$BASELINE" "$PORT_BASELINE"
   print_header
   run_throughput
   print_throughput_table
