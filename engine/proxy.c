@@ -39,11 +39,12 @@ typedef struct side {
     unsigned readable : 1; /* bytes, an EOF or an error may wait to be read */
     unsigned fin : 1;      /* the peer's FIN is here: a read that comes back short was the last */
     unsigned failed : 1;   /* EPOLLERR: read on until the error comes */
+    unsigned urgent : 1;   /* EPOLLPRI: a read stops short at the urgent mark; read on to EAGAIN */
     unsigned rd_eof : 1;   /* this socket said EOF */
     unsigned wr_shut : 1;  /* we shut down writing here */
 } side;
 
-#define SIDE_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define SIDE_EVENTS (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
 typedef struct backend {
     char name[256];
@@ -259,6 +260,13 @@ static uint64_t next_random(claw_proxy *p)
  * their last reference. */
 static void conn_close(claw_proxy *p, proxy_conn *c)
 {
+    if (c->queued) { /* it is freed at the end of this pass: off the list it goes */
+        proxy_conn **q = &p->ready;
+        while (*q != c)
+            q = &(*q)->ready_next;
+        *q = c->ready_next;
+        c->queued = 0;
+    }
     side *sides[2] = { &c->cli, &c->srv };
     for (int i = 0; i < 2; i++) {
         if (sides[i]->fd >= 0)
@@ -331,8 +339,8 @@ static void attempt_failed(claw_proxy *p, backend *b)
 
 static void on_side(claw_watch *w, unsigned events);
 
-/* Out of file descriptors (or memory for a socket): said at most every 5 s, with how
- * many connections were turned away meanwhile. */
+/* Out of file descriptors (or memory for a socket, or epoll watches): said at most
+ * every 5 s, with how many connections were turned away meanwhile. */
 static void short_of_fds(claw_proxy *p, const route *rt, const char *what, int errnum)
 {
     p->fd_refused++;
@@ -374,7 +382,11 @@ static int try_connect(claw_proxy *p, proxy_conn *c)
             c->last = p->now;
             /* Its end is EPOLLOUT (connected) or EPOLLERR (failed). */
             struct epoll_event ev = { .events = SIDE_EVENTS, .data.ptr = &c->srv.w };
-            epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+            if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+                short_of_fds(p, c->rt, "watch a connection to a backend", errno);
+                conn_close(p, c);
+                return -1;
+            }
             return 0;
         }
         attempt_failed(p, b); /* refused at once: try the next backend */
@@ -468,8 +480,10 @@ static int flush(proxy_conn *c, side *from, side *to)
 {
     while (to->off < to->len) {
         ssize_t n = write(to->fd, to->buf + to->off, to->len - to->off);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n < 0)
-            return errno == EAGAIN || errno == EINTR ? 0 : -1;
+            return errno == EAGAIN ? 0 : -1;
         to->off += (size_t)n;
     }
     free(to->buf);
@@ -515,14 +529,18 @@ static int pump(claw_proxy *p, proxy_conn *c, side *from, side *to)
                 continue;
             if (errno == EAGAIN) {
                 from->readable = 0;
+                from->urgent = 0;
                 return 0;
             }
             return side_failed(p, c, from);
         }
         *(from == &c->srv ? &c->answered : &c->sent) = 1;
         count(c, from, (size_t)n);
-        ssize_t w = write(to->fd, p->scratch, (size_t)n);
-        if (w < 0 && errno != EAGAIN && errno != EINTR)
+        ssize_t w;
+        do
+            w = write(to->fd, p->scratch, (size_t)n);
+        while (w < 0 && errno == EINTR);
+        if (w < 0 && errno != EAGAIN)
             return -1;
         size_t done = w > 0 ? (size_t)w : 0;
         if (done < (size_t)n) { /* the rest waits for `to`'s EPOLLOUT */
@@ -534,7 +552,7 @@ static int pump(claw_proxy *p, proxy_conn *c, side *from, side *to)
             to->off = 0;
             return 0;
         }
-        if ((size_t)n < SCRATCH && !from->failed) { /* the socket is empty now */
+        if ((size_t)n < SCRATCH && !from->failed && !from->urgent) { /* empty now */
             if (from->fin)
                 pass_eof(c, from, to); /* and nothing follows: the read of 0 is not needed */
             else
@@ -554,10 +572,11 @@ static void progress(claw_proxy *p, proxy_conn *c)
         rc = pump(p, c, &c->cli, &c->srv);
     if (rc == 0 && c->srv.readable && !c->srv.rd_eof && !c->cli.buf)
         rc = pump(p, c, &c->srv, &c->cli);
-    /* A socket that failed after its EOF is read no more: its error is news here. */
-    if (rc == 0 && c->srv.failed && c->srv.rd_eof)
+    /* A socket that failed and is not read now (after its EOF, or while the other
+     * side holds bytes it has not sent yet) ends the connection here. */
+    if (rc == 0 && c->srv.failed && (c->srv.rd_eof || c->cli.buf))
         rc = side_failed(p, c, &c->srv);
-    if (rc == 0 && c->cli.failed && c->cli.rd_eof)
+    if (rc == 0 && c->cli.failed && (c->cli.rd_eof || c->srv.buf))
         rc = -1;
     if (rc == 1)
         return; /* on its way to another backend */
@@ -587,12 +606,14 @@ static void on_side(claw_watch *w, unsigned events)
     claw_proxy *p = c->p;
     if (c->closed)
         return;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    if (events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         s->readable = 1;
     if (events & (EPOLLRDHUP | EPOLLHUP))
         s->fin = 1;
     if (events & EPOLLERR)
         s->failed = 1;
+    if (events & EPOLLPRI)
+        s->urgent = 1;
     if (c->waiting || (c->connecting && s == &c->cli)) {
         /* No backend yet: the client's bytes wait; only its end (a reset, a hang-up)
          * is news. */
@@ -649,7 +670,11 @@ static void accept_one(claw_proxy *p, listener *l, int fd, const struct sockaddr
     /* The client is not read until a backend accepted: its first bytes wait in the
      * kernel, so a refused backend can be replaced by another without loss. */
     struct epoll_event ev = { .events = SIDE_EVENTS, .data.ptr = &c->cli.w };
-    epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        short_of_fds(p, c->rt, "watch a client's connection", errno);
+        conn_close(p, c);
+        return;
+    }
     if (c->rt->paused_until > 0) { /* it waits for the resume, its bytes in the kernel */
         c->waiting = 1;
         c->rt->held++;

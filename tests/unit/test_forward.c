@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,8 +325,115 @@ static void resets_and_refusals(int l1, int l2)
     UNTIL(claw_proxy_connections(P) == 0);
 }
 
+/* Urgent data: a read stops at the urgent mark, short, with bytes still queued
+ * behind it. They are forwarded all the same (the urgent byte itself is not: it is
+ * not in the stream), with the client's EOF after them or without one. */
+static void urgent_data(int l1)
+{
+    for (int with_eof = 0; with_eof < 2; with_eof++) {
+        int c = client(); /* everything is queued before the proxy reads anything */
+        CHECK_INT(write(c, "abc", 3), 3);
+        CHECK_INT(send(c, "X", 1, MSG_OOB), 1);
+        CHECK_INT(write(c, "def", 3), 3);
+        if (with_eof)
+            shutdown(c, SHUT_WR);
+        UNTIL(take(l1));
+        int b = accepted;
+        char buf[64];
+        size_t n = 0;
+        got_eof = 0;
+        UNTIL(drain_into(b, buf, sizeof buf, &n) != 0 || (!with_eof && n == 6));
+        CHECK_INT(n, 6);
+        CHECK(n == 6 && memcmp(buf, "abcdef", 6) == 0);
+        CHECK_INT(got_eof, with_eof);
+        close(b);
+        close(c);
+        UNTIL(claw_proxy_connections(P) == 0);
+        CHECK_INT(claw_proxy_connections(P), 0);
+    }
+}
+
+/* Writes to `fd` as much as it takes, stepping the loop, `rounds` times. */
+static void fill(int fd, int rounds)
+{
+    static char big[1 << 20];
+    for (int i = 0; i < rounds; i++) {
+        if (write(fd, big, sizeof big) < 0 && errno != EAGAIN)
+            break;
+        step();
+    }
+}
+
+/* One side resets while the proxy holds bytes for the other, which reads nothing:
+ * the connection ends at once, and a backend's reset is counted. */
+static void resets_while_backed_up(int l1)
+{
+    int c = client();
+    UNTIL(take(l1));
+    int b = accepted;
+    fill(c, 64); /* the backend reads nothing */
+    reset_close(c);
+    UNTIL(claw_proxy_connections(P) == 0);
+    CHECK_INT(claw_proxy_connections(P), 0);
+    close(b);
+
+    long long resets = counter("b1", "resets");
+    c = client();
+    UNTIL(take(l1));
+    b = accepted;
+    fill(b, 64); /* the client reads nothing */
+    reset_close(b);
+    UNTIL(claw_proxy_connections(P) == 0);
+    CHECK_INT(claw_proxy_connections(P), 0);
+    CHECK_INT(counter("b1", "resets"), resets + 1);
+    close(c);
+}
+
+/* Both ways at full speed, so that connections give up their turn with bytes left
+ * (and wait on the loop's list for the rest of the pass), then closed by a drain's
+ * deadline in the same pass. (Under AddressSanitizer, a connection freed while still
+ * on that list is caught at the next step.) */
+static int drains_ended;
+static void drain_ended(void *ud, int forced)
+{
+    (void)ud;
+    (void)forced;
+    drains_ended++;
+}
+
+static void closed_while_queued(int l1)
+{
+    static char big[1 << 20];
+    for (int round = 0; round < 20; round++) {
+        int c = client();
+        UNTIL(take(l1));
+        int b = accepted;
+        for (int i = 0; i < 30; i++) {
+            (void)!write(c, big, sizeof big);
+            (void)!write(b, big, sizeof big);
+            step();
+            while (read(c, big, sizeof big) > 0 || read(b, big, sizeof big) > 0)
+                ;
+        }
+        CHECK_INT(claw_proxy_drain(P, "web", "b1", 0, drain_ended, NULL, &E), 0);
+        for (int i = 0; i < 3; i++) {
+            (void)!write(c, big, sizeof big);
+            (void)!write(b, big, sizeof big);
+            step();
+        }
+        UNTIL(claw_proxy_connections(P) == 0);
+        close(c);
+        close(b);
+        remove_backend("b1");
+        add_backend("b1", PORT_B1, 100);
+    }
+    CHECK_INT(drains_ended, 20);
+    CHECK_INT(claw_proxy_connections(P), 0);
+}
+
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* as the daemon: writes to a reset socket fail with EPIPE */
     claw_log log;
     claw_log_init(&log, stderr, NULL);
     P = claw_proxy_new(&log, 0);
@@ -341,6 +449,9 @@ int main(void)
     answer_and_half_close(l1);
     backpressure(l1);
     ping_pong(l1);
+    urgent_data(l1);
+    resets_while_backed_up(l1);
+    closed_while_queued(l1);
     resets_and_refusals(l1, l2);
 
     claw_proxy_free(P);
