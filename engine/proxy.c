@@ -260,13 +260,6 @@ static uint64_t next_random(claw_proxy *p)
  * their last reference. */
 static void conn_close(claw_proxy *p, proxy_conn *c)
 {
-    if (c->queued) { /* it is freed at the end of this pass: off the list it goes */
-        proxy_conn **q = &p->ready;
-        while (*q != c)
-            q = &(*q)->ready_next;
-        *q = c->ready_next;
-        c->queued = 0;
-    }
     side *sides[2] = { &c->cli, &c->srv };
     for (int i = 0; i < 2; i++) {
         if (sides[i]->fd >= 0)
@@ -582,6 +575,17 @@ static void progress(claw_proxy *p, proxy_conn *c)
         return; /* on its way to another backend */
     if (rc != 0 || finished(c))
         conn_close(p, c);
+}
+
+/* Connections closed in this pass leave the list before the pass frees them. */
+static void prune_ready(claw_proxy *p)
+{
+    for (proxy_conn **q = &p->ready; *q;) {
+        if ((*q)->closed)
+            *q = (*q)->ready_next;
+        else
+            q = &(*q)->ready_next;
+    }
 }
 
 static void run_ready(claw_proxy *p)
@@ -1337,6 +1341,7 @@ int claw_proxy_step(claw_proxy *p, double wait, claw_err *err)
         sweep(p);
         p->next_sweep = p->now + 1;
     }
+    prune_ready(p);
     free_dead(p);
     return 0;
 }
