@@ -142,6 +142,31 @@ static void reset_close(int fd)
     close(fd);
 }
 
+/* The backend writes out[sent..len) as its socket takes it and then ends (a close,
+ * or a shutdown of writing); the client reads into `in` until its EOF; the loop
+ * steps in between, for 10 s at most. Returns what the client got. */
+static size_t stream_to_client(int b, const char *out, size_t len, size_t sent, int close_after,
+                               int c, char *in, size_t cap)
+{
+    size_t have = 0;
+    got_eof = 0;
+    double t0 = claw_clock_monotonic();
+    while (got_eof == 0 && claw_clock_monotonic() - t0 < 10) {
+        if (sent < len) {
+            ssize_t w = write(b, out + sent, len - sent);
+            if (w > 0 && (sent += (size_t)w) == len) {
+                if (close_after)
+                    close(b);
+                else
+                    shutdown(b, SHUT_WR);
+            }
+        }
+        step();
+        drain_into(c, in, cap, &have);
+    }
+    return have;
+}
+
 /* A request and its EOF at once; a 3 MB answer, then the backend's EOF: every byte
  * arrives, in order, both EOFs are passed on, and the connection ends. */
 static void answer_and_half_close(int l1)
@@ -163,18 +188,7 @@ static void answer_and_half_close(int l1)
     CHECK_INT(n, 5);
     CHECK(memcmp(req, "hello", 5) == 0);
 
-    size_t sent = 0, have = 0;
-    got_eof = 0;
-    double t0 = claw_clock_monotonic();
-    while (got_eof == 0 && claw_clock_monotonic() - t0 < 10) { /* backend writes, client reads */
-        if (sent < BIG) {
-            ssize_t w = write(b, out + sent, BIG - sent);
-            if (w > 0 && (sent += (size_t)w) == BIG)
-                close(b);
-        }
-        step();
-        drain_into(c, in, BIG + 1, &have);
-    }
+    size_t have = stream_to_client(b, out, BIG, 0, 1, c, in, BIG + 1);
     CHECK_INT(got_eof, 1);
     CHECK_INT(have, BIG);
     CHECK(memcmp(in, out, BIG) == 0);
@@ -206,18 +220,7 @@ static void backpressure(int l1)
         step();
     }
     CHECK(sent < HUGE); /* held back: the socket buffers are full, and so is the proxy */
-    size_t have = 0;
-    got_eof = 0;
-    double t0 = claw_clock_monotonic();
-    while (got_eof == 0 && claw_clock_monotonic() - t0 < 10) {
-        if (sent < HUGE) {
-            ssize_t w = write(b, out + sent, HUGE - sent);
-            if (w > 0 && (sent += (size_t)w) == HUGE)
-                shutdown(b, SHUT_WR);
-        }
-        step();
-        drain_into(c, in, HUGE, &have);
-    }
+    size_t have = stream_to_client(b, out, HUGE, sent, 0, c, in, HUGE);
     CHECK_INT(have, HUGE);
     CHECK_INT(in[HUGE - 1], 'z');
     close(c); /* the client's EOF ends it */
