@@ -14,15 +14,16 @@ static double hc_seconds(const cJSON *hc, const char *key, double dflt)
     return cJSON_IsNumber(v) && v->valuedouble > 0 ? v->valuedouble / 1e9 : dflt;
 }
 
-/* Docker's own deadline for a verdict: start_period + retries x interval, plus one
- * interval and one probe timeout so that the probe under way at the deadline counts. */
+/* The latest Docker's verdict can come, plus one probe: Docker starts a probe an
+ * interval after the last one ended, and a probe may run for its whole timeout
+ * (probes that run long are the rule on a busy host), so after the start period
+ * `retries` failures take up to retries x (interval + timeout). */
 static double default_deadline(const cJSON *hc)
 {
     const cJSON *r = cJSON_GetObjectItem(hc, "Retries");
     double retries = cJSON_IsNumber(r) && r->valuedouble > 0 ? r->valuedouble : 3;
-    double interval = hc_seconds(hc, "Interval", 30);
-    return hc_seconds(hc, "StartPeriod", 0) + (retries + 1) * interval +
-           hc_seconds(hc, "Timeout", 30);
+    double probe = hc_seconds(hc, "Interval", 30) + hc_seconds(hc, "Timeout", 30);
+    return hc_seconds(hc, "StartPeriod", 0) + (retries + 1) * probe;
 }
 
 static const char *last_probe_output(const cJSON *health)
