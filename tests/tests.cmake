@@ -23,7 +23,7 @@ endforeach()
 
 # Integration tests on a real dockerd. The fixture images are built once, first; then
 # the suites may run side by side (ctest -j), each on its own tags, names, ports and
-# state (tests/integration/lib.sh); scripts/test.sh runs them one at a time unless
+# state (tests/integration/lib.sh); scripts/test.sh runs two at a time unless
 # CLAW_DOCKER_JOBS says otherwise.
 add_test(NAME docker/fixture-images
   COMMAND ${PROJECT_SOURCE_DIR}/tests/fixtures/gateway/build.sh ${CMAKE_BINARY_DIR}/fixtures)

@@ -12,8 +12,8 @@ current=""
 
 docker info >/dev/null 2>&1 || { echo "Docker is not running: these tests need it" >&2; exit 1; }
 
-# Suites (test_*.sh) may run side by side on one dockerd (ctest -j; scripts/test.sh
-# with CLAW_DOCKER_JOBS=2), so each keeps to its own:
+# Suites (test_*.sh) run side by side on one dockerd (ctest -j; scripts/test.sh runs
+# two at a time), so each keeps to its own:
 # - its own tags of the fixture images, $GW:v1, $GW:v2 ... (an update tags $GW:rollback
 #   and $GW:stable, never the fixtures' clawtest/gateway), made afresh at each start;
 # - its own admin socket and state folder (journals, history, backups);
