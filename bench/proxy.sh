@@ -502,26 +502,56 @@ print_ratios() {
   # Run against run, one other target at a time: the proxies' medians are often
   # closer than one run's noise, and "the best reference" is the best of two or
   # three noisy figures, which favours the references.
-  echo "round by round, against each other target (ratio: the median of the rounds' ratios;"
-  echo "won: rounds where clawengine had more req/s / a lower p99):"
+  echo "round by round (ratio: the median of the rounds' ratios, then their [min-max];"
+  echo "won: rounds where the first had more req/s / a lower p99):"
+  local i j same=""
+  if [[ -n ${URL[baseline]:-} ]] && same_build "$BASELINE" "$CLAWENGINE"; then same=1; fi
   for mode in keepalive close; do
     for ref in "${REFERENCES[@]}" baseline; do
-      [[ -n ${URL[$ref]:-} ]] || continue
-      awk -F'\t' -v m="$mode" -v r="$ref" '
-        function median(a, n,   i, j, t) {
-          for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-          return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-        $2 == m && $1 == "clawengine" { crps[$8] = $3; cp99[$8] = $4 }
-        $2 == m && $1 == r { rrps[$8] = $3; rp99[$8] = $4 }
-        END {
-          for (k in crps) if (k in rrps && crps[k] != "NA" && rrps[k] != "NA" && rrps[k] > 0 && rp99[k] > 0) {
-            n++; rr[n] = crps[k] / rrps[k]; pr[n] = cp99[k] / rp99[k]
-            if (crps[k] + 0 > rrps[k] + 0) w++; if (cp99[k] + 0 < rp99[k] + 0) l++ }
-          if (n == 0) { printf "  %-9s vs %-12s no round with both\n", m, r; exit }
-          printf "  %-9s vs %-12s req/s %.2fx  p99 %.2fx  won %d/%d, %d/%d\n", m, r, median(rr, n), median(pr, n), w, n, l, n }' \
-        "$WORK/results.tsv"
+      if [[ -n ${URL[$ref]:-} && ! ( $ref == baseline && -n $same ) ]]; then
+        pair_line "$mode" clawengine "$ref"
+      fi
     done
   done
+  # The same figures between targets that are not the daemon say how far two
+  # proxies differ in one run by chance: two mature ones against each other, and
+  # the daemon against itself when the baseline is the same build.
+  echo "for scale, the same between the other targets:"
+  for mode in keepalive close; do
+    for ((i = 0; i < ${#REFERENCES[@]}; i++)); do
+      for ((j = i + 1; j < ${#REFERENCES[@]}; j++)); do
+        if [[ -n ${URL[${REFERENCES[i]}]:-} && -n ${URL[${REFERENCES[j]}]:-} ]]; then
+          pair_line "$mode" "${REFERENCES[i]}" "${REFERENCES[j]}"
+        fi
+      done
+    done
+    if [[ -n $same ]]; then
+      pair_line "$mode" clawengine "baseline" "(the same build)"
+    fi
+  done
+}
+
+# Whether two clawengine binaries are the same build (and so their daemons).
+same_build() { # A B
+  cmp -s "$1" "$2" && cmp -s "$(dirname "$1")/clawengine-daemon" "$(dirname "$2")/clawengine-daemon"
+}
+
+# One line comparing target A with target B in MODE, round by round.
+pair_line() { # MODE A B [NOTE]
+  awk -F'\t' -v m="$1" -v a="$2" -v b="$3" -v note="${4:-}" '
+    function median(v, n,   i, j, t) {
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+      return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+    $2 == m && $1 == a { arps[$8] = $3; ap99[$8] = $4 }
+    $2 == m && $1 == b { brps[$8] = $3; bp99[$8] = $4 }
+    END {
+      for (k in arps) if (k in brps && arps[k] != "NA" && brps[k] != "NA" && brps[k] > 0 && bp99[k] > 0) {
+        n++; rr[n] = arps[k] / brps[k]; pr[n] = ap99[k] / bp99[k]
+        if (arps[k] + 0 > brps[k] + 0) w++; if (ap99[k] + 0 < bp99[k] + 0) l++ }
+      if (n == 0) { printf "  %-9s %s vs %s: no round with both\n", m, a, b; exit }
+      rm = median(rr, n); pm = median(pr, n) # (median sorts: [1] and [n] are then min and max)
+      printf "  %-9s %-12s vs %-12s req/s %.2fx [%.2f-%.2f]  p99 %.2fx [%.2f-%.2f]  won %d/%d, %d/%d%s\n",
+        m, a, b, rm, rr[1], rr[n], pm, pr[1], pr[n], w, n, l, n, note == "" ? "" : "  " note }' "$WORK/results.tsv"
 }
 
 # Memory and CPU of the proxy processes: idle, and with HOLD_CONNS idle
