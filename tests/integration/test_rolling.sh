@@ -119,7 +119,7 @@ only_one
 done_check
 
 check "a version that turns unhealthy during the monitor window: rolled back, 0 failed"
-# (it answers unhealthy 2 s after its first healthy answer; Docker says so after 3
+# (it answers unhealthy 5 s after its first healthy answer; Docker says so after 3
 # failed probes 1 s apart, later when other suites keep the machine busy: the
 # window is long, and ends there)
 load_start 12s "http://127.0.0.1:$PORT/"
