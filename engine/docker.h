@@ -100,9 +100,9 @@ char *claw_docker_logs(claw_docker *d, const char *id, long tail, size_t *len,
  * "stderr"}. */
 cJSON *claw_docker_exec(claw_docker *d, const char *id, const cJSON *argv, double timeout,
                         claw_err *err);
-/* Waits until the container's health is "healthy". timeout <= 0: the container's own
- * the latest Docker's verdict can come, start_period + retries x (interval + probe
- * timeout), plus one probe of slack.
+/* Waits until the container's health is "healthy". timeout <= 0: until the latest
+ * Docker's verdict can come, start_period + retries x (interval + probe timeout),
+ * plus one probe of slack.
  * Errors: unhealthy, exited, timeout, invalid (no healthcheck). */
 int claw_docker_wait_healthy(claw_docker *d, const char *id, double timeout,
                              double interval, claw_err *err);
